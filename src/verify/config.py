@@ -1,0 +1,90 @@
+"""Settings: one table of name, default and help, read from the environment and overridden by flags.
+
+Both front ends build a ``Settings`` here and pass it down, so no module reads the environment on
+its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from verify.errors import VerifyError
+
+
+def default_data_dir() -> Path:
+    """A per-user data folder, following each platform's convention."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "verify"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    db_url: str | None = None
+    max_file_bytes: int = 4 * 1024**3
+    max_image_pixels: int = 150_000_000
+    max_video_pixels: int = 8192 * 8192
+    max_video_seconds: float = 6 * 3600
+    decode_timeout_s: float = 120.0
+    actor: str | None = None
+    verdict_statuses: tuple[str, ...] = ()
+    map_tiles_url: str | None = None
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL: ``--db``/``VERIFY_DB`` if given, else SQLite in the data dir."""
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{self.data_dir / 'verify.sqlite3'}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+
+# name, environment variable, parser, help
+SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
+    ("data_dir", "VERIFY_DATA_DIR", Path, "Folder for the SQLite file and the media folder."),
+    ("db_url", "VERIFY_DB", str, "SQLAlchemy URL; overrides the SQLite file (postgresql+psycopg://...)."),
+    ("max_file_bytes", "VERIFY_MAX_FILE_BYTES", int, "Largest file accepted, in bytes."),
+    ("max_image_pixels", "VERIFY_MAX_IMAGE_PIXELS", int, "Largest image accepted, in pixels (decompression bombs)."),
+    ("max_video_pixels", "VERIFY_MAX_VIDEO_PIXELS", int, "Largest video frame accepted, in pixels."),
+    ("max_video_seconds", "VERIFY_MAX_VIDEO_SECONDS", float, "Longest video accepted, in seconds."),
+    ("decode_timeout_s", "VERIFY_DECODE_TIMEOUT", float, "Time limit for decoding one file, in seconds."),
+    ("actor", "VERIFY_ACTOR", str, "Name recorded on events made from the command line."),
+    ("verdict_statuses", "VERIFY_VERDICT_STATUSES", str, "Comma-separated verdict statuses (default: the built-in list)."),
+    ("map_tiles_url", "VERIFY_MAP_TILES", str, "Online map tile URL template; maps are offline when unset."),
+]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Environment first, then explicit overrides (flags); ``None`` overrides are ignored."""
+    values: dict[str, object] = {"data_dir": default_data_dir()}
+    for name, env, parser, _help in SETTINGS_TABLE:
+        raw = os.environ.get(env)
+        if raw is None or raw == "":
+            continue
+        try:
+            if name == "verdict_statuses":
+                values[name] = tuple(s.strip() for s in raw.split(",") if s.strip())
+            else:
+                values[name] = parser(raw)
+        except ValueError as exc:
+            raise VerifyError(f"{env} is not a valid value: {raw!r}") from exc
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = Path(value) if key == "data_dir" else value
+    known = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def with_overrides(settings: Settings, **overrides: object) -> Settings:
+    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

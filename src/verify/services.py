@@ -1,0 +1,313 @@
+"""The use cases both front ends call: ingest, match, inspect, warn, decide.
+
+Nothing here prints or renders. Each function takes plain values and returns dataclasses, raising
+``VerifyError`` with an editor-readable message when something cannot be done.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from verify import fingerprints as fingerprinting
+from verify import metadata as metadata_reader
+from verify.config import Settings
+from verify.errors import NotAllowed, StoreError, TooLarge, UnreadableMedia, VerifyError
+from verify.matching import MatchOutcome, Matcher
+from verify.media import Sniffed, open_image, probe_video, sniff_file
+from verify.models import (
+    VERDICT_STATUSES,
+    WARNING_CATEGORIES,
+    Claim,
+    Event,
+    Fingerprint,
+    ItemState,
+    MediaItem,
+    Metadata,
+    Origin,
+)
+from verify.store import BlobStore, ItemFilter, NewItem, Staged, Store, sha256_file
+
+
+@dataclass
+class Analysis:
+    """Everything computed from a file's bytes, before anything is stored."""
+
+    sha256: str
+    bytes: int
+    kind: str
+    mime: str
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    metadata: Metadata
+    fingerprints: list[Fingerprint]
+
+
+def analyse(path: Path, settings: Settings, *, sha256: str | None = None, for_archive: bool = True) -> Analysis:
+    """Sniff, validate, read metadata and fingerprint one file. Pure apart from reading the file.
+
+    Raises ``VerifyError`` subclasses only; any other exception from a codec is turned into an
+    ``UnreadableMedia`` so callers can report it per file and carry on.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UnreadableMedia(f"The file cannot be read: {exc.strerror or 'access denied'}.") from exc
+    if size > settings.max_file_bytes:
+        raise TooLarge(f"The file is larger than the limit of {settings.max_file_bytes / 1024**2:,.0f} MB.")
+    try:
+        sniffed = sniff_file(path)
+        width: int | None
+        height: int | None
+        duration: float | None = None
+        if sniffed.kind == "image":
+            with open_image(path, settings.max_image_pixels) as im:
+                width, height = im.size
+        else:
+            info = probe_video(path, settings.max_video_pixels, settings.max_video_seconds)
+            width, height, duration = info.width, info.height, info.duration_s
+        fps = fingerprinting.compute(path, sniffed, settings, for_archive=for_archive)
+        meta = metadata_reader.read(path, sniffed, settings)
+        digest = sha256 or sha256_file(path)
+    except VerifyError:
+        raise
+    except MemoryError as exc:
+        raise TooLarge("The file needs more memory to decode than is safe.") from exc
+    except PermissionError as exc:
+        raise UnreadableMedia("The file cannot be read: permission denied.") from exc
+    except Exception as exc:
+        raise UnreadableMedia(f"The file is damaged and cannot be read ({type(exc).__name__}).") from exc
+    if meta.width is None:
+        meta.width, meta.height = width, height
+    return Analysis(digest, size, sniffed.kind, sniffed.mime, width, height, duration, meta, fps)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_filename(name: str | None) -> str | None:
+    """The last path component, without control characters: names come from strangers."""
+    if not name:
+        return None
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
+    name = _CONTROL.sub("_", name).strip()
+    if name in ("", ".", ".."):
+        return None
+    return name[:255]
+
+
+@dataclass
+class IngestResult:
+    item: MediaItem
+    created: bool
+    analysis: Analysis | None = None
+
+
+@dataclass
+class MatchReport:
+    """The outcome of matching one file, stored or not."""
+
+    sha256: str
+    kind: str
+    analysis: Analysis
+    outcome: MatchOutcome
+
+
+@dataclass
+class ItemView:
+    """What the item page and the report need about one item."""
+
+    item: MediaItem
+    metadata: Metadata
+    state: ItemState
+    events: list[Event]
+    fingerprints: list[Fingerprint]
+    outcome: MatchOutcome = field(default_factory=MatchOutcome)
+
+
+class Services:
+    """The verification desk: one store, one media folder, one archive index."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(settings.database_url)
+        self.blobs = BlobStore(settings.media_dir)
+        self.matcher = Matcher(self.store.iter_fingerprints, self.store.items_by_ids, self.blobs.path_for)
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return self.settings.verdict_statuses or VERDICT_STATUSES
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    def ingest_path(
+        self, path: Path, *, claim: Claim = Claim(), origin: Origin = "archive", actor: str, filename: str | None = None
+    ) -> IngestResult:
+        staged = self.blobs.stage_file(Path(path), self.settings.max_file_bytes)
+        return self._ingest_staged(staged, claim=claim, origin=origin, actor=actor, filename=filename or Path(path).name)
+
+    def ingest_stream(
+        self, stream: BinaryIO, *, filename: str | None, claim: Claim = Claim(), origin: Origin = "submission", actor: str
+    ) -> IngestResult:
+        staged = self.blobs.stage_stream(stream, self.settings.max_file_bytes)
+        return self._ingest_staged(staged, claim=claim, origin=origin, actor=actor, filename=filename)
+
+    def ingest_bytes(
+        self, data: bytes, *, filename: str | None, claim: Claim = Claim(), origin: Origin = "submission", actor: str
+    ) -> IngestResult:
+        staged = self.blobs.stage_bytes(data, self.settings.max_file_bytes)
+        return self._ingest_staged(staged, claim=claim, origin=origin, actor=actor, filename=filename)
+
+    def _ingest_staged(self, staged: Staged, *, claim: Claim, origin: Origin, actor: str, filename: str | None) -> IngestResult:
+        actor = require_actor(actor)
+        try:
+            existing = self.store.item_by_sha(staged.sha256)
+            if existing is not None:
+                return IngestResult(existing, False)
+            analysis = analyse(staged.path, self.settings, sha256=staged.sha256)
+            return self.store_analysis(analysis, staged, claim=claim, origin=origin, actor=actor, filename=filename)
+        finally:
+            self.blobs.discard(staged)
+
+    def store_analysis(
+        self, analysis: Analysis, staged: Staged, *, claim: Claim, origin: Origin, actor: str, filename: str | None
+    ) -> IngestResult:
+        """Record an analysed file and put its original in place, atomically."""
+        if analysis.sha256 != staged.sha256:
+            raise StoreError("The file changed while it was being read; nothing was stored. Try again.")
+        created_blob = False
+
+        def place_original() -> None:
+            nonlocal created_blob
+            created_blob = self.blobs.commit(staged)
+
+        new = NewItem(
+            sha256=analysis.sha256,
+            kind=analysis.kind,
+            mime=analysis.mime,
+            bytes=analysis.bytes,
+            width=analysis.width,
+            height=analysis.height,
+            duration_s=analysis.duration_s,
+            filename=safe_filename(filename),
+            origin=origin,
+            claim=claim,
+            metadata=analysis.metadata,
+            fingerprints=analysis.fingerprints,
+        )
+        try:
+            item, created = self.store.add_item(new, actor, before_commit=place_original)
+        except BaseException:
+            if created_blob:
+                self.blobs.remove_uncommitted(analysis.sha256)
+            raise
+        if created:
+            self.matcher.add(item.id, analysis.fingerprints)
+        return IngestResult(item, created, analysis)
+
+    # -- match -------------------------------------------------------------------------------
+
+    def match_path(self, path: Path, *, exclude_item_id: int | None = None) -> MatchReport:
+        """Match a file against the archive without storing it."""
+        analysis = analyse(Path(path), self.settings, for_archive=False)
+        existing = self.store.item_by_sha(analysis.sha256)
+        exclude = exclude_item_id if exclude_item_id is not None else (existing.id if existing else None)
+        outcome = self.matcher.match(analysis.fingerprints, query_path=Path(path), exclude_item_id=exclude)
+        return MatchReport(analysis.sha256, analysis.kind, analysis, outcome)
+
+    def match_item(self, item_id: int) -> MatchOutcome:
+        """Matches of a stored item against the rest of the archive."""
+        item = self.store.item(item_id)
+        fps = self.store.fingerprints(item_id)
+        return self.matcher.match(fps, query_path=self.blobs.path_for(item.sha256), exclude_item_id=item_id)
+
+    # -- inspect -----------------------------------------------------------------------------
+
+    def inspect(self, item_id: int, *, with_matches: bool = True) -> ItemView:
+        item = self.store.item(item_id)
+        view = ItemView(
+            item=item,
+            metadata=self.store.metadata(item_id),
+            state=self.store.state(item_id, self.statuses[0]),
+            events=self.store.events(item_id),
+            fingerprints=self.store.fingerprints(item_id),
+        )
+        if with_matches:
+            view.outcome = self.match_item(item_id)
+        return view
+
+    def list_items(self, f: ItemFilter = ItemFilter()) -> list[tuple[MediaItem, str, list[str]]]:
+        return self.store.list_items(f)
+
+    def original_path(self, item: MediaItem) -> Path:
+        return self.blobs.path_for(item.sha256)
+
+    # -- editorial actions -------------------------------------------------------------------
+
+    def add_warning(self, item_id: int, category: str, *, actor: str, note: str | None = None, expected_version: int | None = None) -> ItemState:
+        if category not in WARNING_CATEGORIES:
+            raise VerifyError(f"Unknown warning category {category!r}; use one of: {', '.join(WARNING_CATEGORIES)}.")
+        if category == "other" and not (note and note.strip()):
+            raise VerifyError("A warning of category 'other' needs a note saying what it is.")
+        return self.store.apply_editorial(
+            item_id, require_actor(actor), "warning_added", {"category": category, "note": (note or "").strip() or None}, expected_version, self.statuses[0]
+        )
+
+    def remove_warning(self, item_id: int, category: str, *, actor: str, reason: str | None = None, expected_version: int | None = None) -> ItemState:
+        return self.store.apply_editorial(
+            item_id, require_actor(actor), "warning_removed", {"category": category, "reason": reason}, expected_version, self.statuses[0]
+        )
+
+    def record_verdict(
+        self,
+        item_id: int,
+        status: str,
+        rationale: str,
+        *,
+        actor: str,
+        evidence_links: list[str] | tuple[str, ...] = (),
+        expected_version: int | None = None,
+    ) -> ItemState:
+        if status not in self.statuses:
+            raise VerifyError(f"Unknown status {status!r}; use one of: {', '.join(self.statuses)}.")
+        if not rationale or not rationale.strip():
+            raise VerifyError("A verdict needs a rationale: say why, for the record.")
+        links = [link.strip() for link in evidence_links if link and link.strip()]
+        return self.store.apply_editorial(
+            item_id,
+            require_actor(actor),
+            "verdict_set",
+            {"status": status, "rationale": rationale.strip(), "evidence_links": links},
+            expected_version,
+            self.statuses[0],
+        )
+
+
+def require_actor(actor: str | None) -> str:
+    """Every event is attributed: refuse anonymous changes."""
+    name = (actor or "").strip()
+    if not name:
+        raise NotAllowed("Say who you are first: every change is recorded with the editor's name.")
+    return _CONTROL.sub(" ", name)[:200]
+
+
+__all__ = [
+    "Analysis",
+    "IngestResult",
+    "ItemFilter",
+    "ItemView",
+    "MatchReport",
+    "Services",
+    "Sniffed",
+    "analyse",
+    "require_actor",
+    "safe_filename",
+]

@@ -1,0 +1,456 @@
+"""Queries over the evidence store. The same code serves SQLite (embedded) and PostgreSQL (teams).
+
+Writes that append to the event chain run in a transaction that first locks the chain head
+(``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so concurrent writers
+from several processes form one unbroken chain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event as sa_event, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from verify.errors import Conflict, NotFound, StoreError
+from verify.events import derive_state, event_hash, now_iso
+from verify.models import Claim, Event, Fingerprint, ItemState, MediaItem, Metadata
+from verify.store import schema
+from verify.store.migrations import migrate
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @sa_event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see below)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @sa_event.listens_for(engine, "begin")
+        def _on_begin(conn):  # type: ignore[no-untyped-def]
+            # Writers take the write lock up front: a deferred transaction that later upgrades
+            # can fail with "database is locked" instead of waiting its turn.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _item_from_row(row: Any) -> MediaItem:
+    m = row._mapping
+    return MediaItem(
+        id=m["id"],
+        sha256=m["sha256"],
+        kind=m["kind"],
+        mime=m["mime"],
+        bytes=m["bytes"],
+        width=m["width"],
+        height=m["height"],
+        duration_s=m["duration_s"],
+        filename=m["filename"],
+        origin=m["origin"],
+        ingested_at=_utc(m["ingested_at"]),  # type: ignore[arg-type]
+        ingested_by=m["ingested_by"],
+        source=m["source"],
+        source_url=m["source_url"],
+        source_contact=m["source_contact"],
+        first_seen_at=_utc(m["first_seen_at"]),
+        claimed_place=m["claimed_place"],
+        claimed_lat=m["claimed_lat"],
+        claimed_lon=m["claimed_lon"],
+        claimed_date=m["claimed_date"],
+        note=m["note"],
+    )
+
+
+def _event_from_row(row: Any) -> Event:
+    m = row._mapping
+    return Event(
+        id=m["id"],
+        item_id=m["item_id"],
+        actor=m["actor"],
+        at=m["at"],
+        kind=m["kind"],
+        payload=json.loads(m["payload"]),
+        prev_hash=m["prev_hash"],
+        hash=m["hash"],
+    )
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """Everything the store records about a file at ingest, in one transaction."""
+
+    sha256: str
+    kind: str
+    mime: str
+    bytes: int
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    filename: str | None
+    origin: str
+    claim: Claim
+    metadata: Metadata
+    fingerprints: Sequence[Fingerprint]
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    origin: str | None = None
+    status: str | None = None
+    has_warning: bool | None = None
+    text: str | None = None
+    since: date | None = None
+    until: date | None = None
+    item_ids: Sequence[int] | None = None
+    limit: int = 500
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        try:
+            migrate(self.engine.execution_options(write=True))
+        except OperationalError as exc:
+            raise StoreError(f"The database cannot be opened: {str(exc.orig).splitlines()[0][:200]}") from exc
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _append_event(self, conn: Connection, item_id: int | None, actor: str, kind: str, payload: dict[str, Any]) -> Event:
+        head = conn.execute(select(schema.chain_head).where(schema.chain_head.c.id == 1).with_for_update()).one()
+        at = now_iso()
+        digest = event_hash(item_id=item_id, actor=actor, at=at, kind=kind, payload=payload, prev_hash=head.last_hash)
+        from verify.events import canonical_json
+
+        new_id = conn.execute(
+            schema.event.insert()
+            .values(item_id=item_id, actor=actor, at=at, kind=kind, payload=canonical_json(payload), prev_hash=head.last_hash, hash=digest)
+            .returning(schema.event.c.id)
+        ).scalar_one()
+        conn.execute(
+            update(schema.chain_head).where(schema.chain_head.c.id == 1).values(last_hash=digest, events=schema.chain_head.c.events + 1)
+        )
+        return Event(new_id, item_id, actor, at, kind, json.loads(canonical_json(payload)), head.last_hash, digest)
+
+    def append_event(self, item_id: int | None, actor: str, kind: str, payload: dict[str, Any]) -> Event:
+        """A non-editorial event (``exported``, system notes): no version check."""
+        with self.write() as conn:
+            return self._append_event(conn, item_id, actor, kind, payload)
+
+    def events(self, item_id: int | None = None, kinds: Iterable[str] | None = None) -> list[Event]:
+        q = select(schema.event).order_by(schema.event.c.id)
+        if item_id is not None:
+            q = q.where(schema.event.c.item_id == item_id)
+        if kinds is not None:
+            q = q.where(schema.event.c.kind.in_(list(kinds)))
+        with self.read() as conn:
+            return [_event_from_row(r) for r in conn.execute(q)]
+
+    def iter_events(self, batch: int = 5000) -> Iterator[Event]:
+        last = 0
+        while True:
+            with self.read() as conn:
+                rows = conn.execute(select(schema.event).where(schema.event.c.id > last).order_by(schema.event.c.id).limit(batch)).all()
+            if not rows:
+                return
+            for r in rows:
+                yield _event_from_row(r)
+            last = rows[-1].id
+
+    def chain_head(self) -> tuple[str, int]:
+        with self.read() as conn:
+            row = conn.execute(select(schema.chain_head).where(schema.chain_head.c.id == 1)).one()
+            return row.last_hash, row.events
+
+    def apply_editorial(
+        self,
+        item_id: int,
+        actor: str,
+        kind: str,
+        payload: dict[str, Any],
+        expected_version: int | None,
+        default_status: str = "unverified",
+    ) -> ItemState:
+        """Append an editorial event unless someone else changed the item since ``expected_version``.
+
+        The projection in ``item_state`` is updated in the same transaction, so the list views
+        never disagree with the log.
+        """
+        with self.write() as conn:
+            exists = conn.execute(select(schema.media_item.c.id).where(schema.media_item.c.id == item_id)).first()
+            if exists is None:
+                raise NotFound(f"There is no item {item_id}.")
+            current = conn.execute(
+                select(schema.item_state).where(schema.item_state.c.item_id == item_id).with_for_update()
+            ).first()
+            version = current.version if current else 0
+            if expected_version is not None and expected_version != version:
+                who = current.last_actor if current else "someone"
+                raise Conflict(
+                    f"This item was changed by {who} meanwhile; your change was not saved. "
+                    "Reload to see their change, then try again."
+                )
+            self._append_event(conn, item_id, actor, kind, payload)
+            evs = [
+                _event_from_row(r)
+                for r in conn.execute(select(schema.event).where(schema.event.c.item_id == item_id).order_by(schema.event.c.id))
+            ]
+            state = derive_state(item_id, evs, default_status)
+            values = {
+                "status": state.status,
+                "version": state.version,
+                "last_actor": state.last_actor,
+                "warnings": json.dumps(sorted(w.category for w in state.warnings)),
+                "updated_at": now_iso(),
+            }
+            if current is None:
+                conn.execute(schema.item_state.insert().values(item_id=item_id, **values))
+            else:
+                conn.execute(update(schema.item_state).where(schema.item_state.c.item_id == item_id).values(**values))
+            return state
+
+    def state(self, item_id: int, default_status: str = "unverified") -> ItemState:
+        return derive_state(item_id, self.events(item_id), default_status)
+
+    # -- items -------------------------------------------------------------------------------
+
+    def add_item(self, new: NewItem, actor: str, before_commit: Callable[[], None] | None = None) -> tuple[MediaItem, bool]:
+        """Record a new item, its metadata, fingerprints and ``ingested`` event in one transaction.
+
+        ``before_commit`` puts the original in the media folder; if it or anything else fails the
+        transaction rolls back. Returns ``(item, created)``; the same bytes again return the
+        existing item with ``created=False``.
+        """
+        existing = self.item_by_sha(new.sha256)
+        if existing is not None:
+            return existing, False
+        now = datetime.now(UTC)
+        c = new.claim
+        meta = new.metadata
+        try:
+            with self.write() as conn:
+                item_id = conn.execute(
+                    schema.media_item.insert()
+                    .values(
+                        sha256=new.sha256,
+                        kind=new.kind,
+                        mime=new.mime,
+                        bytes=new.bytes,
+                        width=new.width,
+                        height=new.height,
+                        duration_s=new.duration_s,
+                        filename=new.filename,
+                        origin=new.origin,
+                        source=c.source,
+                        source_url=c.source_url,
+                        source_contact=c.source_contact,
+                        first_seen_at=_utc(c.first_seen_at) or now,
+                        claimed_place=c.claimed_place,
+                        claimed_lat=c.claimed_lat,
+                        claimed_lon=c.claimed_lon,
+                        claimed_date=c.claimed_date,
+                        note=c.note,
+                        ingested_at=now,
+                        ingested_by=actor,
+                    )
+                    .returning(schema.media_item.c.id)
+                ).scalar_one()
+                conn.execute(
+                    schema.item_metadata.insert().values(
+                        item_id=item_id,
+                        captured_at=meta.captured_at,
+                        make=meta.make,
+                        model=meta.model,
+                        software=meta.software,
+                        gps_lat=meta.gps.lat if meta.gps else None,
+                        gps_lon=meta.gps.lon if meta.gps else None,
+                        data=json.dumps(meta.to_dict(), default=str),
+                    )
+                )
+                if new.fingerprints:
+                    conn.execute(
+                        schema.fingerprint.insert(),
+                        [
+                            {
+                                "item_id": item_id,
+                                "algorithm": fp.algorithm,
+                                "variant": fp.variant,
+                                "frame_time_s": fp.frame_time_s,
+                                "value": fp.value,
+                            }
+                            for fp in new.fingerprints
+                        ],
+                    )
+                conn.execute(
+                    schema.item_state.insert().values(
+                        item_id=item_id, status="unverified", version=0, last_actor=None, warnings="[]", updated_at=now_iso()
+                    )
+                )
+                self._append_event(
+                    conn,
+                    item_id,
+                    actor,
+                    "ingested",
+                    {
+                        "sha256": new.sha256,
+                        "filename": new.filename,
+                        "bytes": new.bytes,
+                        "origin": new.origin,
+                        "source": c.source,
+                        "first_seen_at": (_utc(c.first_seen_at) or now).isoformat(),
+                        "claimed_place": c.claimed_place,
+                        "claimed_date": c.claimed_date.isoformat() if c.claimed_date else None,
+                    },
+                )
+                if before_commit is not None:
+                    before_commit()
+        except IntegrityError:
+            # Another process stored the same bytes first: that is the same item.
+            existing = self.item_by_sha(new.sha256)
+            if existing is None:
+                raise StoreError("The item could not be stored (database constraint); nothing was kept.") from None
+            return existing, False
+        item = self.item(item_id)
+        return item, True
+
+    def item(self, item_id: int) -> MediaItem:
+        with self.read() as conn:
+            row = conn.execute(select(schema.media_item).where(schema.media_item.c.id == item_id)).first()
+        if row is None:
+            raise NotFound(f"There is no item {item_id}.")
+        return _item_from_row(row)
+
+    def item_by_sha(self, sha256: str) -> MediaItem | None:
+        with self.read() as conn:
+            row = conn.execute(select(schema.media_item).where(schema.media_item.c.sha256 == sha256)).first()
+        return _item_from_row(row) if row else None
+
+    def items_by_sha_prefix(self, prefix: str, limit: int = 20) -> list[MediaItem]:
+        with self.read() as conn:
+            rows = conn.execute(
+                select(schema.media_item).where(schema.media_item.c.sha256.startswith(prefix.lower())).limit(limit)
+            ).all()
+        return [_item_from_row(r) for r in rows]
+
+    def items_by_ids(self, ids: Iterable[int]) -> dict[int, MediaItem]:
+        ids = list(set(ids))
+        if not ids:
+            return {}
+        with self.read() as conn:
+            rows = conn.execute(select(schema.media_item).where(schema.media_item.c.id.in_(ids))).all()
+        return {r.id: _item_from_row(r) for r in rows}
+
+    def has_sha(self, sha256: str) -> bool:
+        with self.read() as conn:
+            return conn.execute(select(schema.media_item.c.id).where(schema.media_item.c.sha256 == sha256)).first() is not None
+
+    def all_shas(self) -> set[str]:
+        with self.read() as conn:
+            return set(conn.execute(select(schema.media_item.c.sha256)).scalars())
+
+    def count_items(self) -> int:
+        with self.read() as conn:
+            return conn.execute(select(func.count()).select_from(schema.media_item)).scalar_one()
+
+    def list_items(self, f: ItemFilter = ItemFilter()) -> list[tuple[MediaItem, str, list[str]]]:
+        """Items (newest first) with their status and warning categories, for the inbox/archive."""
+        mi, st, md = schema.media_item, schema.item_state, schema.item_metadata
+        q = (
+            select(mi, st.c.status, st.c.warnings)
+            .select_from(mi.outerjoin(st, st.c.item_id == mi.c.id).outerjoin(md, md.c.item_id == mi.c.id))
+            .order_by(mi.c.ingested_at.desc(), mi.c.id.desc())
+            .limit(f.limit)
+        )
+        if f.origin:
+            q = q.where(mi.c.origin == f.origin)
+        if f.status:
+            q = q.where(st.c.status == f.status)
+        if f.has_warning is True:
+            q = q.where(st.c.warnings != "[]")
+        elif f.has_warning is False:
+            q = q.where(or_(st.c.warnings == "[]", st.c.warnings.is_(None)))
+        if f.item_ids is not None:
+            q = q.where(mi.c.id.in_(list(f.item_ids)))
+        if f.since:
+            q = q.where(mi.c.first_seen_at >= datetime.combine(f.since, datetime.min.time(), UTC))
+        if f.until:
+            q = q.where(mi.c.first_seen_at < datetime.combine(f.until, datetime.max.time(), UTC))
+        if f.text:
+            needle = f"%{f.text.lower()}%"
+            q = q.where(
+                or_(
+                    func.lower(mi.c.filename).like(needle),
+                    func.lower(mi.c.source).like(needle),
+                    func.lower(mi.c.claimed_place).like(needle),
+                    func.lower(mi.c.note).like(needle),
+                    func.lower(md.c.make).like(needle),
+                    func.lower(md.c.model).like(needle),
+                    mi.c.sha256.startswith(f.text.lower()),
+                )
+            )
+        with self.read() as conn:
+            rows = conn.execute(q).all()
+        return [(_item_from_row(r), r.status or "unverified", json.loads(r.warnings or "[]")) for r in rows]
+
+    def metadata(self, item_id: int) -> Metadata:
+        with self.read() as conn:
+            data = conn.execute(select(schema.item_metadata.c.data).where(schema.item_metadata.c.item_id == item_id)).scalar()
+        return Metadata.from_dict(json.loads(data)) if data else Metadata()
+
+    def fingerprints(self, item_id: int) -> list[Fingerprint]:
+        fp = schema.fingerprint
+        with self.read() as conn:
+            rows = conn.execute(select(fp).where(fp.c.item_id == item_id).order_by(fp.c.id)).all()
+        return [Fingerprint(r.algorithm, r.variant, bytes(r.value), r.frame_time_s) for r in rows]
+
+    def iter_fingerprints(self, batch: int = 100_000) -> Iterator[tuple[int, Fingerprint]]:
+        """Every stored fingerprint, in batches, for loading the in-memory index."""
+        fp = schema.fingerprint
+        last = 0
+        while True:
+            with self.read() as conn:
+                rows = conn.execute(select(fp).where(fp.c.id > last).order_by(fp.c.id).limit(batch)).all()
+            if not rows:
+                return
+            for r in rows:
+                yield r.item_id, Fingerprint(r.algorithm, r.variant, bytes(r.value), r.frame_time_s)
+            last = rows[-1].id

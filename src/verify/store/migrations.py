@@ -1,0 +1,73 @@
+"""Schema migrations: an ordered list of steps, each applied once and recorded in ``schema_version``.
+
+A plain list instead of Alembic: the workbench migrates itself on start on any user's laptop, with
+no migration scripts folder or ini file to ship. Each step runs in one transaction under a lock,
+so two processes starting at once do not both apply it. Steps after the first must use explicit
+DDL (never ``create_all`` of the *current* schema), so an old database upgrades the same way a
+new one was built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, inspect, select, text
+
+from verify.events import GENESIS_HASH, now_iso
+from verify.store import schema
+
+Step = Callable[[Connection], None]
+
+_PG_APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION verify_event_append_only() RETURNS trigger AS $$
+BEGIN
+  RAISE EXCEPTION 'the event log is append-only';
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS event_no_update ON event;
+CREATE TRIGGER event_no_update BEFORE UPDATE OR DELETE ON event
+  FOR EACH ROW EXECUTE FUNCTION verify_event_append_only();
+"""
+
+_SQLITE_APPEND_ONLY = [
+    "CREATE TRIGGER IF NOT EXISTS event_no_update BEFORE UPDATE ON event "
+    "BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS event_no_delete BEFORE DELETE ON event "
+    "BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END",
+]
+
+
+def _v1_initial(conn: Connection) -> None:
+    schema.metadata_obj.create_all(conn, tables=[t for t in schema.metadata_obj.sorted_tables if t.name != "schema_version"])
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_PG_APPEND_ONLY)
+    else:
+        for stmt in _SQLITE_APPEND_ONLY:
+            conn.exec_driver_sql(stmt)
+    conn.execute(schema.chain_head.insert().values(id=1, last_hash=GENESIS_HASH, events=0))
+
+
+MIGRATIONS: list[tuple[int, str, Step]] = [
+    (1, "initial schema: items, metadata, fingerprints, hash-chained events", _v1_initial),
+]
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the database to the newest version; returns the version it is at."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+        schema.schema_version.create(conn, checkfirst=True)
+        done = set(conn.execute(select(schema.schema_version.c.version)).scalars())
+        if not done and inspect(conn).has_table("media_item"):
+            raise RuntimeError("database has verify tables but no schema_version: refusing to guess")
+        for version, description, step in MIGRATIONS:
+            if version in done:
+                continue
+            step(conn)
+            conn.execute(schema.schema_version.insert().values(version=version, description=description, applied_at=now_iso()))
+        return max([v for v, _, _ in MIGRATIONS])
+
+
+def current_version(conn: Connection) -> int:
+    return conn.execute(text("SELECT max(version) FROM schema_version")).scalar() or 0

@@ -1,0 +1,1 @@
+"""The Streamlit workbench. Only this package (and app.py) imports streamlit."""

@@ -1,0 +1,29 @@
+"""Start the workbench: ``python -m verify.ui.launch`` (what ``python3 app.py`` runs after setup)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from verify.config import load_settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    print(f"verify: data folder {settings.data_dir}", flush=True)
+    port = os.environ.get("VERIFY_PORT", "8501")
+    address = os.environ.get("VERIFY_ADDRESS", "127.0.0.1")
+    print(f"verify: starting the workbench at http://{address}:{port}/", flush=True)
+    from streamlit.web import cli as stcli
+
+    sys.argv = ["streamlit", "run", str(ROOT / "app.py"), "--server.port", port, "--server.address", address, *args]
+    sys.exit(stcli.main())
+
+
+if __name__ == "__main__":
+    main()
