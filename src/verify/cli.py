@@ -77,9 +77,14 @@ def _walk(paths: Iterable[str]) -> Iterator[tuple[Path, str | None]]:
                     if fp.is_symlink() and not fp.exists():
                         yield fp, "is a broken symbolic link"
                         continue
+                    if not fp.is_file():
+                        yield fp, "is not a regular file (a pipe, socket or device); skipped"
+                        continue
                     yield fp, None
-        elif p.exists():
+        elif p.is_file():
             yield p, None
+        elif p.exists():
+            yield p, "is not a regular file (a pipe, socket or device); skipped"
         else:
             yield p, "does not exist"
 

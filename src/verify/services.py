@@ -132,8 +132,15 @@ class ItemView:
 class Services:
     """The verification desk: one store, one media folder, one archive index."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, isolate: bool = False) -> None:
         self.settings = settings
+        # isolate=True: decode uploads in a sandboxed child process (time limit, memory ceiling),
+        # so a hostile file that hangs or crashes a codec cannot take the workbench down.
+        self.sandbox = None
+        if isolate:
+            from verify.sandbox import Sandbox
+
+            self.sandbox = Sandbox.for_settings(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.database_url)
         self.blobs = BlobStore(settings.media_dir)
@@ -144,7 +151,15 @@ class Services:
         return self.settings.verdict_statuses or VERDICT_STATUSES
 
     def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
         self.store.close()
+
+    def analyse(self, path: Path, *, sha256: str | None = None, for_archive: bool = True) -> Analysis:
+        """``analyse`` in the sandbox when this desk isolates decoding, else in this process."""
+        if self.sandbox is not None:
+            return self.sandbox.analyse(path, self.settings, sha256=sha256, for_archive=for_archive)
+        return analyse(path, self.settings, sha256=sha256, for_archive=for_archive)
 
     # -- ingest ------------------------------------------------------------------------------
 
@@ -172,7 +187,7 @@ class Services:
             existing = self.store.item_by_sha(staged.sha256)
             if existing is not None:
                 return IngestResult(existing, False)
-            analysis = analyse(staged.path, self.settings, sha256=staged.sha256)
+            analysis = self.analyse(staged.path, sha256=staged.sha256)
             return self.store_analysis(analysis, staged, claim=claim, origin=origin, actor=actor, filename=filename)
         finally:
             self.blobs.discard(staged)
@@ -187,7 +202,9 @@ class Services:
 
         def place_original() -> None:
             nonlocal created_blob
-            created_blob = self.blobs.commit(staged)
+            # Decide ownership before linking: if linking half-fails, the file is still ours to undo.
+            created_blob = not self.blobs.exists(staged.sha256)
+            self.blobs.commit(staged)
 
         new = NewItem(
             sha256=analysis.sha256,
@@ -217,7 +234,7 @@ class Services:
 
     def match_path(self, path: Path, *, exclude_item_id: int | None = None) -> MatchReport:
         """Match a file against the archive without storing it."""
-        analysis = analyse(Path(path), self.settings, for_archive=False)
+        analysis = self.analyse(Path(path), for_archive=False)
         existing = self.store.item_by_sha(analysis.sha256)
         exclude = exclude_item_id if exclude_item_id is not None else (existing.id if existing else None)
         outcome = self.matcher.match(analysis.fingerprints, query_path=Path(path), exclude_item_id=exclude)
