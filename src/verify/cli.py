@@ -497,6 +497,11 @@ def hash_cmd(paths: tuple[str, ...], as_json: bool) -> None:
 
 
 def main() -> None:
+    import warnings
+
+    # Codec and tag warnings are noise on a terminal: readers record real problems per file.
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
         cli(standalone_mode=True)
     except VerifyError as exc:
