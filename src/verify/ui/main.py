@@ -1,11 +1,40 @@
-"""The workbench's entry: page config and navigation (the workbench issue fills the pages)."""
+"""The workbench's entry: page config, who is working, navigation over the pages.
+
+Root ``app.py`` calls ``run()`` on every script run. Anything unexpected that escapes a page is
+caught here and shown as a plain sentence (``client.showErrorDetails = "none"`` hides tracebacks
+from the browser too): nothing an editor types or uploads may crash the workbench.
+"""
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
+
+from verify.errors import VerifyError
+from verify.ui import identity, nav
+
+log = logging.getLogger(__name__)
 
 
 def run() -> None:
-    st.set_page_config(page_title="verify", layout="wide")
-    st.title("verify")
-    st.write("A media-verification workbench. Use the `verify` command to index and match files.")
+    st.set_page_config(page_title="verify", page_icon=":material/fact_check:", layout="wide")
+    identity.require()
+    pages = nav.build()
+    current = st.navigation(list(pages.values()), position="sidebar", expanded=True)
+    identity.sidebar()
+    try:
+        current.run()
+    except VerifyError as exc:
+        st.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - last line of defence for the page
+        if _is_control_flow(exc):
+            raise
+        log.exception("page failed")
+        st.error("Something went wrong on this page; nothing was changed. Reload the page and try again.")
+
+
+def _is_control_flow(exc: BaseException) -> bool:
+    """Streamlit's rerun/stop/switch-page signals must pass through untouched."""
+    name = type(exc).__name__
+    return name in {"RerunException", "StopException"} or type(exc).__module__.startswith("streamlit.runtime.scriptrunner")

@@ -1,0 +1,148 @@
+"""Pieces several pages share: the current item, previews that respect warnings, item headers.
+
+Blurring is decided here, once: ``is_blurred`` is true for an item with a content warning until an
+editor presses Reveal for that item in this session. Blurred pixels are made on the server
+(``imaging.blur``), so the unblurred picture never reaches the browser before Reveal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from verify.errors import VerifyError
+from verify.models import ItemState, MediaItem
+from verify.report import status_label, warning_label
+from verify.ui import imaging, nav
+from verify.ui.resources import services
+from verify.ui.safe import md, short
+
+REVEALED_KEY = "revealed_items"
+
+
+# -- reveal state ------------------------------------------------------------------------------
+
+
+def revealed() -> set[int]:
+    return st.session_state.setdefault(REVEALED_KEY, set())
+
+
+def is_blurred(item_id: int, warnings: object) -> bool:
+    return bool(warnings) and item_id not in revealed()
+
+
+def reveal_controls(item: MediaItem, state: ItemState, key: str) -> None:
+    """Reveal / blur-again buttons for a flagged item (nothing for an unflagged one)."""
+    if not state.warnings:
+        return
+    labels = ", ".join(warning_label(w.category) for w in state.warnings)
+    if item.id in revealed():
+        st.warning(f"Content warning: {labels}. Shown because you chose Reveal.", icon="⚠️")
+        if st.button("Blur again", key=f"blur_{key}_{item.id}"):
+            revealed().discard(item.id)
+            st.rerun()
+    else:
+        st.warning(f"Content warning: {labels}. The picture is blurred until you choose Reveal.", icon="⚠️")
+        if st.button("Reveal", key=f"reveal_{key}_{item.id}", type="secondary"):
+            revealed().add(item.id)
+            st.rerun()
+
+
+# -- pictures (cached by content hash: the originals never change) ------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=2000)
+def preview_jpeg(sha256: str, kind: str, path: str, max_side: int, blurred: bool, max_pixels: int) -> bytes | None:
+    try:
+        im = imaging.load_preview(Path(path), kind, max_side, max_pixels)
+    except VerifyError:
+        return None
+    except Exception:  # a preview must never take a page down
+        return None
+    return imaging.jpeg(imaging.blur(im) if blurred else im)
+
+
+def preview(item: MediaItem, max_side: int = 640, *, blurred: bool) -> bytes | None:
+    svc = services()
+    return preview_jpeg(item.sha256, item.kind, str(svc.original_path(item)), max_side, blurred, svc.settings.max_image_pixels)
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def contact_sheet_jpeg(sha256: str, path: str, blurred: bool) -> tuple[bytes | None, list[float]]:
+    try:
+        frames = imaging.keyframes(Path(path))
+    except Exception:
+        return None, []
+    return imaging.jpeg(imaging.contact_sheet(frames, blurred=blurred)), [t for t, _ in frames]
+
+
+def show_media(item: MediaItem, state: ItemState, *, key: str, max_side: int = 900) -> None:
+    """The item itself: a picture, or a player plus a contact sheet; blurred while flagged."""
+    blurred = is_blurred(item.id, state.warnings)
+    svc = services()
+    if item.kind == "image":
+        data = preview(item, max_side, blurred=blurred)
+        if data is None:
+            st.error("This picture cannot be shown (it could not be decoded for a preview).")
+        else:
+            st.image(data, width="stretch")
+    else:
+        if blurred:
+            data = preview(item, max_side, blurred=True)
+            if data is not None:
+                st.image(data, width="stretch")
+            st.text("Video hidden behind its content warning; Reveal to play it (sound starts muted).")
+        else:
+            try:
+                st.video(svc.original_path(item).read_bytes(), format=item.mime, muted=bool(state.warnings))
+            except OSError:
+                st.error("The stored video could not be read.")
+        sheet, times = contact_sheet_jpeg(item.sha256, str(svc.original_path(item)), blurred)
+        if sheet:
+            st.caption(f"Keyframes ({len(times)}), with their time in the video")
+            st.image(sheet, width="stretch")
+    if blurred:
+        st.caption("Blurred: content warning")
+    reveal_controls(item, state, key)
+
+
+# -- item header and item navigation ------------------------------------------------------------
+
+
+def item_title(item: MediaItem) -> str:
+    return f"Item {item.id}: {md(item.filename or item.sha256[:12], 80)}"
+
+
+def item_header(item: MediaItem, state: ItemState) -> None:
+    st.subheader(item_title(item))
+    cols = st.columns([1, 1, 2])
+    cols[0].metric("Status", status_label(state.status))
+    cols[1].metric("Kind", item.kind)
+    with cols[2]:
+        st.caption("Source")
+        st.text(short(item.source, 120) or "(not given)")
+    nav.item_links(item.id)
+
+
+def pick_item() -> int | None:
+    """The item the item pages are about: from the URL (?item=N), else the last one opened, else ask."""
+    item_id = nav.current_item_id()
+    svc = services()
+    if item_id is not None:
+        try:
+            svc.store.item(item_id)
+            return item_id
+        except VerifyError:
+            st.error(f"There is no item {item_id}.")
+    rows = svc.list_items()
+    if not rows:
+        st.info("No items yet: upload a photo or video first.")
+        nav.link("upload", "Upload files")
+        return None
+    options = {r[0].id: f"{r[0].id}: {short(r[0].filename or r[0].sha256[:12], 60)}" for r in rows}
+    choice = st.selectbox("Choose an item", list(options), format_func=lambda i: options[i], index=None, key="pick_item")
+    if choice is not None:
+        nav.set_current_item(int(choice))
+        return int(choice)
+    return None

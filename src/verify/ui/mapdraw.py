@@ -1,0 +1,151 @@
+"""Offline maps: country outlines from bundled Natural Earth data, drawn with Pillow.
+
+No tile server is reachable on a newsroom laptop in the field or in CI, so the default map is
+rendered here, server-side, from a file shipped with the package. Points are the file's GPS and
+the claimed place; the view zooms to fit both, so the distance between them is visible at a glance.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from PIL import Image, ImageDraw
+
+Ring = list[tuple[float, float]]
+
+SEA = (214, 228, 240)
+LAND = (246, 243, 236)
+BORDER = (150, 150, 150)
+GRID = (196, 212, 226)
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    """One marker: ``kind`` picks the colour and shape (``gps`` or ``claimed``)."""
+
+    lat: float
+    lon: float
+    label: str
+    kind: str = "gps"
+
+
+COLOURS = {"gps": (200, 30, 30), "claimed": (20, 90, 200), "match": (120, 60, 160)}
+
+
+@lru_cache(maxsize=1)
+def country_rings() -> tuple[tuple[Ring, tuple[float, float, float, float]], ...]:
+    """Every outer and inner ring of every country, with its bounding box, decoded once."""
+    raw = resources.files("verify.ui").joinpath("data/countries-50m.topo.json.gz").read_bytes()
+    topo = json.loads(gzip.decompress(raw))
+    sx, sy = topo["transform"]["scale"]
+    tx, ty = topo["transform"]["translate"]
+    arcs: list[Ring] = []
+    for arc in topo["arcs"]:
+        x = y = 0
+        pts: Ring = []
+        for dx, dy in arc:
+            x += dx
+            y += dy
+            pts.append((x * sx + tx, y * sy + ty))
+        arcs.append(pts)
+
+    def ring(indices: list[int]) -> Ring:
+        out: Ring = []
+        for i in indices:
+            pts = arcs[i] if i >= 0 else list(reversed(arcs[~i]))
+            out.extend(pts if not out else pts[1:])
+        return out
+
+    rings: list[tuple[Ring, tuple[float, float, float, float]]] = []
+    for geom in topo["objects"]["countries"]["geometries"]:
+        polys = geom.get("arcs") or []
+        if geom.get("type") == "Polygon":
+            polys = [polys]
+        for poly in polys:
+            for r in poly:
+                pts = ring(r)
+                if len(pts) >= 3:
+                    xs = [p[0] for p in pts]
+                    ys = [p[1] for p in pts]
+                    rings.append((pts, (min(xs), min(ys), max(xs), max(ys))))
+    return tuple(rings)
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _view(points: list[MapPoint], aspect: float) -> tuple[float, float, float, float]:
+    """A lon/lat box around the points, padded, at least a few degrees wide, with the image's aspect."""
+    if not points:
+        return (-180.0, -60.0, 180.0, 85.0)
+    lons = [p.lon for p in points]
+    lats = [p.lat for p in points]
+    cx, cy = (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
+    coslat = max(0.2, math.cos(math.radians(cy)))
+    half_w = max((max(lons) - min(lons)) * 0.75, 5.0)
+    half_h = max((max(lats) - min(lats)) * 0.75, 3.0 * coslat)
+    # keep the picture's aspect in "ground" units (longitude shrinks by cos(lat))
+    if half_w * coslat / half_h > aspect:
+        half_h = half_w * coslat / aspect
+    else:
+        half_w = half_h * aspect / coslat
+    half_w = min(half_w, 180.0)
+    half_h = min(half_h, 90.0)
+    return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+
+
+def render_map(points: list[MapPoint], size: tuple[int, int] = (720, 420)) -> Image.Image:
+    """Country outlines around the points, with labelled markers; pure Pillow, no network."""
+    w, h = size
+    x0, y0, x1, y1 = _view(points, w / h)
+    im = Image.new("RGB", size, SEA)
+    draw = ImageDraw.Draw(im)
+
+    def px(lon: float, lat: float) -> tuple[float, float]:
+        return ((lon - x0) / (x1 - x0) * w, (y1 - lat) / (y1 - y0) * h)
+
+    for pts, (bx0, by0, bx1, by1) in country_rings():
+        if bx1 < x0 or bx0 > x1 or by1 < y0 or by0 > y1:
+            continue
+        draw.polygon([px(x, y) for x, y in pts], fill=LAND, outline=BORDER)
+    step = _grid_step(x1 - x0)
+    lon = math.floor(x0 / step) * step
+    while lon <= x1:
+        draw.line([px(lon, y0), px(lon, y1)], fill=GRID, width=1)
+        lon += step
+    lat = math.floor(y0 / step) * step
+    while lat <= y1:
+        draw.line([px(x0, lat), px(x1, lat)], fill=GRID, width=1)
+        lat += step
+    if len(points) == 2:
+        draw.line([px(points[0].lon, points[0].lat), px(points[1].lon, points[1].lat)], fill=(90, 90, 90), width=2)
+    for p in points:
+        x, y = px(p.lon, p.lat)
+        colour = COLOURS.get(p.kind, (0, 0, 0))
+        r = 7
+        if p.kind == "claimed":
+            draw.rectangle([x - r, y - r, x + r, y + r], fill=colour, outline=(255, 255, 255), width=2)
+        else:
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=colour, outline=(255, 255, 255), width=2)
+        label = p.label[:40]
+        tw = draw.textlength(label)
+        lx = min(max(x + 10, 2), w - tw - 4)
+        draw.rectangle([lx - 2, y - 8, lx + tw + 2, y + 6], fill=(255, 255, 255))
+        draw.text((lx, y - 7), label, fill=colour)
+    draw.text((4, h - 14), "Country outlines: Natural Earth (public domain)", fill=(90, 90, 90))
+    return im
+
+
+def _grid_step(span_deg: float) -> float:
+    for step in (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30):
+        if span_deg / step <= 12:
+            return float(step)
+    return 30.0
