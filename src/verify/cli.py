@@ -496,6 +496,82 @@ def hash_cmd(paths: tuple[str, ...], as_json: bool) -> None:
         sys.exit(1)
 
 
+# -- evidence integrity (issue 7) -----------------------------------------------------------------
+
+
+@cli.command()
+@data_dir_option
+@db_option
+@click.option("--no-rehash", is_flag=True, help="Check the event log and records only; do not re-read every original.")
+@json_option
+def audit(data_dir: str | None, db: str | None, no_rehash: bool, as_json: bool) -> None:
+    """Prove nothing was changed: check the event chain and re-hash every stored original.
+
+    Exit code 0 when everything is intact, 1 when anything was modified, deleted or inserted.
+    """
+    from verify.integrity import audit as run_audit
+
+    settings = _settings(data_dir, db)
+    try:
+        services = Services(settings)
+    except VerifyError as exc:
+        _fail(str(exc), 2)
+    try:
+        report = run_audit(services.store, services.blobs, rehash=not no_rehash, default_status=services.statuses[0])
+    finally:
+        services.close()
+    if as_json:
+        _emit(report.to_dict())
+    else:
+        for p in report.problems:
+            click.echo(f"{p.severity.upper()}: {_printable(p.message)}")
+        verdict = "INTACT" if report.ok else "PROBLEMS FOUND"
+        click.echo(
+            f"audit: {verdict}: {report.events_checked} events, {report.items_checked} items, "
+            f"{report.originals_checked} originals re-hashed; chain head {report.chain_head}"
+        )
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command()
+@data_dir_option
+@db_option
+@click.option("--repair", is_flag=True, help="Delete orphan files and unfinished uploads, re-derive statuses from the log. Never touches a referenced original.")
+@click.option("--grace-minutes", type=float, default=15.0, show_default=True, help="Leave debris younger than this alone (an ingest may still be running).")
+@json_option
+def doctor(data_dir: str | None, db: str | None, repair: bool, grace_minutes: float, as_json: bool) -> None:
+    """Find (and with --repair, clean up) what an interrupted ingest leaves behind.
+
+    Exit code 0 when the store is healthy (after repairs), 1 when problems remain, such as a
+    record whose original is missing.
+    """
+    from verify.integrity import doctor as run_doctor
+
+    settings = _settings(data_dir, db)
+    try:
+        services = Services(settings)
+    except VerifyError as exc:
+        _fail(str(exc), 2)
+    try:
+        report = run_doctor(services.store, services.blobs, repair=repair, grace_s=grace_minutes * 60, default_status=services.statuses[0])
+    finally:
+        services.close()
+    if as_json:
+        _emit(report.to_dict())
+    else:
+        for p in report.problems:
+            click.echo(f"{p.severity.upper()}: {_printable(p.message)}")
+        for line in report.repaired:
+            click.echo(f"repaired: {_printable(line)}")
+        click.echo(
+            f"doctor: {'healthy' if report.ok else 'PROBLEMS REMAIN'}: {len(report.orphan_blobs)} orphan files, "
+            f"{len(report.missing_originals)} records without their original, {len(report.incoming_leftovers)} unfinished uploads, "
+            f"{len(report.stale_projections)} stale statuses, database {'ok' if report.database_ok else 'DAMAGED'}"
+            + ("" if repair else " (run with --repair to clean up)")
+        )
+    sys.exit(0 if report.ok else 1)
+
+
 def main() -> None:
     import warnings
 

@@ -34,6 +34,7 @@ class Settings:
     max_video_pixels: int = 8192 * 8192
     max_video_seconds: float = 6 * 3600
     decode_timeout_s: float = 120.0
+    decode_memory_bytes: int = 3 * 1024**3
     actor: str | None = None
     verdict_statuses: tuple[str, ...] = ()
     map_tiles_url: str | None = None
@@ -59,6 +60,7 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("max_video_pixels", "VERIFY_MAX_VIDEO_PIXELS", int, "Largest video frame accepted, in pixels."),
     ("max_video_seconds", "VERIFY_MAX_VIDEO_SECONDS", float, "Longest video accepted, in seconds."),
     ("decode_timeout_s", "VERIFY_DECODE_TIMEOUT", float, "Time limit for decoding one file, in seconds."),
+    ("decode_memory_bytes", "VERIFY_DECODE_MEMORY", int, "Address-space ceiling for the process decoding one file, in bytes."),
     ("actor", "VERIFY_ACTOR", str, "Name recorded on events made from the command line."),
     ("verdict_statuses", "VERIFY_VERDICT_STATUSES", str, "Comma-separated verdict statuses (default: the built-in list)."),
     ("map_tiles_url", "VERIFY_MAP_TILES", str, "Online map tile URL template; maps are offline when unset."),

@@ -1,0 +1,255 @@
+"""Decode untrusted files in a child process with a time limit and a memory ceiling.
+
+Codecs (libjpeg, libpng, libwebp, libheif, FFmpeg) are C code fed by strangers. Pillow's pixel
+limit stops the obvious bombs, but a codec can still loop, allocate without bound or crash. So
+``analyse`` can run in a separate process started with ``spawn`` (no inherited threads, locks or
+database connections), whose address space is capped with ``RLIMIT_AS`` and which is killed when
+it overruns ``settings.decode_timeout_s``. A hang, a crash or an out-of-memory costs that one file
+an ``UnreadableMedia``/``TooLarge`` message; the workbench or the CLI run carries on.
+
+Workers are kept warm and reused (importing the codecs takes a second); one that timed out,
+crashed or ran out of memory is discarded and replaced on the next call.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from verify import errors
+from verify.config import Settings
+from verify.errors import TooLarge, UnreadableMedia, VerifyError
+
+#: Address-space ceiling per decoding process. Virtual size, not resident memory: the imported
+#: libraries alone reserve several hundred MB of address space, so this is set generously.
+DEFAULT_MEMORY_BYTES = 3 * 1024**3
+#: Startup (importing Pillow, PyAV, OpenCV) is not counted against the decode time limit.
+STARTUP_TIMEOUT_S = 120.0
+#: Recycle a worker after this many files, so slow leaks in a codec cannot accumulate.
+MAX_CALLS_PER_WORKER = 500
+
+
+def limit_memory(max_bytes: int | None) -> None:
+    """Cap this process's address space; allocations beyond it fail with ``MemoryError``."""
+    if not max_bytes:
+        return
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _serve(conn: Connection, memory_bytes: int | None) -> None:
+    """The child's loop: run each requested call, send back a tagged result, never a traceback."""
+    import verify.services  # noqa: F401  (warm up the codecs before the clock starts)
+
+    limit_memory(memory_bytes)
+    conn.send(("ready",))
+    while True:
+        try:
+            fn, args, kwargs = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent went away
+        try:
+            result = fn(*args, **kwargs)
+            reply: tuple[Any, ...] = ("ok", result)
+        except VerifyError as exc:
+            reply = ("verify", type(exc).__name__, str(exc))
+        except MemoryError:
+            reply = ("memory",)
+        except BaseException as exc:  # a codec bug costs this file only
+            reply = ("error", type(exc).__name__)
+        try:
+            conn.send(reply)
+        except MemoryError:
+            conn.send(("memory",))
+        except Exception as exc:  # unpicklable result
+            conn.send(("error", type(exc).__name__))
+
+
+class _Worker:
+    """One decoding process, started as ``python -m verify.sandbox FD MEMORY``.
+
+    A plain subprocess rather than ``multiprocessing`` spawn: spawn re-imports the parent's main
+    module, which under Streamlit is the app runner itself. Requests and replies travel as pickles
+    over a socket pair, so whatever a codec prints on stdout or stderr cannot corrupt them.
+    """
+
+    def __init__(self, memory_bytes: int | None) -> None:
+        import socket
+        import subprocess
+        import sys
+
+        parent_sock, child_sock = socket.socketpair()
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "verify.sandbox", str(child_sock.fileno()), str(memory_bytes or 0)],
+                pass_fds=[child_sock.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                close_fds=True,
+            )
+        finally:
+            child_sock.close()
+        self.conn = Connection(parent_sock.detach())
+        self.calls = 0
+        if not self.conn.poll(STARTUP_TIMEOUT_S):
+            self.kill()
+            raise UnreadableMedia("The decoder could not be started in time; try again.")
+        try:
+            self.conn.recv()
+        except (EOFError, OSError) as exc:
+            self.kill()
+            raise UnreadableMedia("The decoder could not be started (out of memory?); try again.") from exc
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        try:
+            self.process.kill()
+            self.process.wait(5)
+        except Exception:
+            pass
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+
+
+class Sandbox:
+    """A small pool of decoding processes with a per-call time limit and a memory ceiling.
+
+    Thread-safe: the workbench serves several sessions from threads of one process; each call
+    takes an idle worker (starting one if fewer than ``workers`` exist) or waits for one.
+    """
+
+    def __init__(self, timeout_s: float, memory_bytes: int | None = DEFAULT_MEMORY_BYTES, workers: int = 2) -> None:
+        self.timeout_s = timeout_s
+        self.memory_bytes = memory_bytes
+        self._slots = threading.BoundedSemaphore(max(1, workers))
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        atexit.register(self.close)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, workers: int = 2) -> Sandbox:
+        memory = getattr(settings, "decode_memory_bytes", None) or DEFAULT_MEMORY_BYTES
+        return cls(settings.decode_timeout_s, memory, workers)
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` in a worker; ``fn`` must be importable (a module-level function)."""
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        with self._slots:
+            worker = self._take()
+            keep = False
+            try:
+                worker.calls += 1
+                worker.conn.send((fn, args, kwargs))
+                if not worker.conn.poll(limit):
+                    raise UnreadableMedia(
+                        f"Decoding the file took longer than {limit:g} seconds and was stopped "
+                        "(a damaged or hostile file, or too big to check here)."
+                    )
+                try:
+                    reply = worker.conn.recv()
+                except (EOFError, OSError):
+                    raise UnreadableMedia(
+                        "The file crashed the decoder (a damaged or hostile file); it was stopped safely."
+                    ) from None
+                tag = reply[0]
+                if tag == "ok":
+                    keep = True
+                    return reply[1]
+                if tag == "verify":
+                    keep = True
+                    cls = getattr(errors, reply[1], None)
+                    if not (isinstance(cls, type) and issubclass(cls, VerifyError)):
+                        cls = VerifyError
+                    raise cls(reply[2])
+                if tag == "memory":
+                    raise TooLarge("Decoding the file needs more memory than is safe; it was stopped.")
+                keep = True
+                raise UnreadableMedia(f"The file is damaged and cannot be read ({reply[1]}).")
+            finally:
+                self._give_back(worker, keep)
+
+    def analyse(self, path: Path, settings: Settings, *, sha256: str | None = None, for_archive: bool = True) -> Any:
+        """``services.analyse`` in a worker: same result or the same kind of error, but bounded."""
+        from verify.services import analyse
+
+        return self.call(analyse, Path(path), settings, sha256=sha256, for_archive=for_archive)
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise VerifyError("The decoder has been shut down.")
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive():
+                    return worker
+                worker.kill()
+        return _Worker(self.memory_bytes)
+
+    def _give_back(self, worker: _Worker, keep: bool) -> None:
+        if keep and worker.alive() and worker.calls < MAX_CALLS_PER_WORKER:
+            with self._lock:
+                if not self._closed:
+                    self._idle.append(worker)
+                    return
+        worker.kill()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+
+_default: dict[tuple[int, float, int | None], Sandbox] = {}
+_default_lock = threading.Lock()
+
+
+def default_sandbox(settings: Settings) -> Sandbox:
+    """One shared sandbox per process (and per limits), for callers without a ``Services``."""
+    memory = getattr(settings, "decode_memory_bytes", None) or DEFAULT_MEMORY_BYTES
+    key = (os.getpid(), settings.decode_timeout_s, memory)
+    with _default_lock:
+        box = _default.get(key)
+        if box is None:
+            box = _default[key] = Sandbox(settings.decode_timeout_s, memory, workers=2)
+        return box
+
+
+def analyse_isolated(path: Path, settings: Settings, *, sha256: str | None = None, for_archive: bool = True) -> Any:
+    """``services.analyse`` with a time limit and memory ceiling, in a disposable process."""
+    return default_sandbox(settings).analyse(path, settings, sha256=sha256, for_archive=for_archive)
+
+
+__all__ = ["DEFAULT_MEMORY_BYTES", "Sandbox", "analyse_isolated", "default_sandbox", "limit_memory"]
+
+
+def _child_main(argv: list[str]) -> None:
+    fd, memory = int(argv[0]), int(argv[1])
+    _serve(Connection(fd), memory or None)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _child_main(sys.argv[1:])
