@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     print(f"verify: data folder {settings.data_dir}", flush=True)
+    from verify.seed import seed_on_start  # the samples, once, into an empty data folder
+
+    seed_on_start(settings, enabled=os.environ.get("VERIFY_NO_SEED") != "1")
     port = os.environ.get("VERIFY_PORT", "8501")
     address = os.environ.get("VERIFY_ADDRESS", "127.0.0.1")
     print(f"verify: starting the workbench at http://{address}:{port}/", flush=True)
