@@ -26,6 +26,7 @@ from verify.config import Settings, load_settings
 from verify.errors import UnsupportedMedia, VerifyError
 from verify.models import Claim, Match
 from verify.services import Analysis, Services, analyse
+from verify.sandbox import analyse_isolated
 
 MEDIA_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
@@ -130,7 +131,8 @@ def _index_worker(path: str) -> tuple[str, Any]:
     if existing is not None:
         return "present", (digest, existing.id)
     try:
-        return "ok", analyse(Path(path), _worker_settings, sha256=digest)
+        # decoded in a sandboxed child: a hang or a memory bomb costs this file, not the run
+        return "ok", analyse_isolated(Path(path), _worker_settings, sha256=digest)
     except UnsupportedMedia as exc:
         return "unsupported", str(exc)
     except VerifyError as exc:
@@ -215,7 +217,12 @@ def meta_json(path: str, analysis: Analysis | None, error: str | None) -> dict[s
 
 
 def _emit(obj: dict[str, Any]) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        # A path that is not UTF-8 (bytes carried as lone surrogates): escape it, so every line
+        # stays valid UTF-8 JSON instead of raw bytes a JSON reader rejects.
+        text = json.dumps(obj, ensure_ascii=True, default=str)
+    click.echo(text)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -377,7 +384,7 @@ def match(paths: tuple[str, ...], data_dir: str | None, db: str | None, as_json:
     """Match files against the archive without adding them."""
     settings = _settings(data_dir, db)
     try:
-        services = Services(settings)
+        services = Services(settings, isolate=True)
     except VerifyError as exc:
         _fail(str(exc), 2)
     failures = 0
@@ -434,7 +441,7 @@ def _analyse_each(paths: tuple[str, ...], settings: Settings) -> Iterator[tuple[
             yield str(path), None, problem
             continue
         try:
-            yield str(path), analyse(path, settings, for_archive=False), None
+            yield str(path), analyse_isolated(path, settings, for_archive=False), None
         except VerifyError as exc:
             yield str(path), None, str(exc)
         except Exception as exc:

@@ -89,10 +89,24 @@ def analyse(path: Path, settings: Settings, *, sha256: str | None = None, for_ar
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def _without_surrogates(text: str) -> str:
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def safe_filename(name: str | None) -> str | None:
     """The last path component, without control characters: names come from strangers."""
     if not name:
         return None
+    # Names read from a disk may not be UTF-8 (Python carries the bytes as lone surrogates, which
+    # no database accepts): turn undecodable bytes into U+FFFD.
+    name = _without_surrogates(name) if _has_surrogates(name) else name
     name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
     name = _CONTROL.sub("_", name).strip()
     if name in ("", ".", ".."):
