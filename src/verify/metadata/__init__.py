@@ -1,8 +1,13 @@
 """What a file says about itself.
 
-``read`` never raises for a metadata problem: a reader that fails adds a line to
-``Metadata.errors`` and the others still run, so an editor is never told "no metadata" when a
+``read`` never raises for a metadata problem: each reader (image or video, Content Credentials,
+the optional ExifTool) runs on its own, and one that fails adds a plain line to
+``Metadata.errors`` while the others still run, so an editor is never told "no metadata" when a
 reader merely broke.
+
+Modules: ``image`` (Pillow + pillow-heif, exifread for maker notes), ``video`` (PyAV plus the
+bounded ``isobmff`` box reader), ``xmp`` (safe XMP parsing), ``c2pa`` (offline Content
+Credentials), ``exiftool`` (optional, version 13+), ``parsing`` (pure value parsers).
 """
 
 from __future__ import annotations
@@ -15,15 +20,35 @@ from verify.models import Metadata
 
 
 def read(path: Path, sniffed: Sniffed, settings: Settings) -> Metadata:
-    from verify.metadata import image, video
+    from verify.metadata import c2pa, exiftool, image, video
 
     meta = Metadata(mime=sniffed.mime, kind=sniffed.kind)
     reader = image.read_into if sniffed.kind == "image" else video.read_into
-    try:
-        reader(path, meta, settings)
-    except Exception as exc:  # a reader bug must not lose the file
-        meta.errors.append(f"{sniffed.kind} metadata reader failed: {str(exc)[:200]}")
+    _run(meta, f"The {sniffed.kind} metadata could not be read", lambda: reader(path, meta, settings))
+    found = _run(meta, "Content Credentials could not be checked", lambda: c2pa.read(path, sniffed.mime))
+    if found is not None:
+        meta.c2pa = found
+        meta.sources.append("C2PA")
+    if exiftool.available():
+        _run(meta, "ExifTool could not read the file", lambda: exiftool.enrich(path, meta))
+    meta.sources = list(dict.fromkeys(meta.sources))
     return meta
+
+
+def _run(meta: Metadata, what: str, fn):  # type: ignore[no-untyped-def]
+    try:
+        return fn()
+    except RecursionError:
+        meta.errors.append(f"{what}: the data loops back on itself.")
+    except MemoryError:
+        meta.errors.append(f"{what}: it claims more memory than is safe to use.")
+    except Exception as exc:  # a reader bug must not lose the file
+        text = (str(exc).strip().splitlines() or [""])[0]
+        for marker in ("'/", '"/', " /"):
+            if marker in text:
+                text = text.split(marker)[0].rstrip(":; ")
+        meta.errors.append(f"{what}: {text[:200] or type(exc).__name__}.")
+    return None
 
 
 __all__ = ["read"]
