@@ -130,6 +130,16 @@ class Metadata:
     c2pa: dict[str, Any] | None = None
     has_thumbnail: bool = False
     errors: list[str] = field(default_factory=list)
+    # Added for the metadata reader (issue 3); all optional, so stored records stay readable.
+    captured_at_source: str | None = None  # which tag captured_at came from
+    dates: dict[str, str] = field(default_factory=dict)  # every dated tag, normalised ISO 8601
+    gps_source: str | None = None
+    sources: list[str] = field(default_factory=list)  # metadata blocks found: EXIF, XMP, IPTC, QuickTime...
+    thumbnail_size: list[int] | None = None
+    thumbnail_distance: int | None = None  # pHash bits (of 64) between EXIF thumbnail and picture
+    thumbnail_mismatch: bool | None = None
+    thumbnail_rotated: int | None = None  # degrees the thumbnail must turn to match (rotated after capture)
+    exiftool: dict[str, str] = field(default_factory=dict)  # values only ExifTool (>= 13) added
     raw: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
