@@ -146,3 +146,23 @@ def pick_item() -> int | None:
         nav.set_current_item(int(choice))
         return int(choice)
     return None
+
+
+# -- optimistic concurrency: the version the editor last saw ------------------------------------
+
+SEEN_KEY = "seen_versions"
+
+
+def seen_version(item_id: int, state: ItemState) -> int:
+    """The item version this editor's page showed before this run (their change is based on it).
+
+    Streamlit reruns the whole page on a click, so the state loaded in this run may already hold
+    someone else's change; checking against the version shown *before* the click is what turns
+    that into a "changed by X meanwhile" message instead of a silent overwrite.
+    """
+    seen: dict[int, int] = st.session_state.setdefault(SEEN_KEY, {})
+    return seen.setdefault(item_id, state.version)
+
+
+def mark_seen(item_id: int, version: int) -> None:
+    st.session_state.setdefault(SEEN_KEY, {})[item_id] = version

@@ -32,7 +32,35 @@ def _services(key: str, _settings: Settings) -> Services:
 
 def services() -> Services:
     s = settings()
-    return _services(repr(s), s)
+    svc = _services(repr(s), s)
+    _refresh_if_archive_changed(svc)
+    return svc
+
+
+def _refresh_if_archive_changed(svc: Services) -> None:
+    """Reload the in-memory index when items arrived from elsewhere (``verify index``, a colleague).
+
+    Uploads made through this process add themselves to the index (see ``note_own_ingest``); a
+    count that moved otherwise means another process wrote to the store.
+    """
+    try:
+        count = svc.store.count_items()
+    except Exception:  # the store reports its own problems where it is used
+        return
+    seen = getattr(svc, "_ui_item_count", None)
+    if seen is not None and seen != count:
+        reset = getattr(svc.matcher, "reset", None)
+        if reset is not None:
+            reset()
+    svc._ui_item_count = count  # type: ignore[attr-defined]
+
+
+def note_own_ingest(svc: Services) -> None:
+    """After an upload through this process: the index already holds it, no reload needed."""
+    try:
+        svc._ui_item_count = svc.store.count_items()  # type: ignore[attr-defined]
+    except Exception:
+        pass
 
 
 def clear() -> None:

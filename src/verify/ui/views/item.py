@@ -1,0 +1,169 @@
+"""The item page: the media, the key facts first, the findings as flags, a map, every tag.
+
+The facts an editor checks first (captured when, with what camera, where, edited with what,
+content credentials) come before the long tag table; the findings say in plain words what is odd.
+Everything that came from the file is shown as text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from verify.models import Finding, Metadata
+from verify.report import earliest_match, findings_for, seen_date
+from verify.services import ItemView
+from verify.ui import components, identity, mapdraw
+from verify.ui.resources import services
+from verify.ui.safe import md, short
+from verify.ui.views.matching import match_outcome
+
+
+def key_facts(meta: Metadata, item: Any) -> list[tuple[str, str]]:
+    gps = f"{meta.gps.lat:.6f}, {meta.gps.lon:.6f}" + (f" (alt {meta.gps.alt:.0f} m)" if meta.gps.alt is not None else "") if meta.gps else "none in the file"
+    camera = " ".join(x for x in (meta.make, meta.model) if x) or "not recorded"
+    facts = [
+        ("Captured at", (meta.captured_at + ("" if meta.captured_at_has_offset is not False else " (no time zone recorded)"))
+         if meta.captured_at else "not recorded"),
+        ("Camera", camera),
+        ("Lens", meta.lens or "-"),
+        ("GPS", gps),
+        ("Software", meta.software or "-"),
+        ("C2PA content credentials", _c2pa_summary(meta.c2pa)),
+        ("Size", f"{meta.width or item.width} x {meta.height or item.height} px"),
+        ("File type", f"{item.mime}, {item.bytes:,} bytes"),
+    ]
+    if item.kind == "video":
+        facts += [
+            ("Duration", f"{(meta.duration_s or item.duration_s or 0):.1f} s"),
+            ("Frame rate", f"{meta.fps:.2f} fps" if meta.fps else "-"),
+            ("Video codec", meta.video_codec or "-"),
+            ("Encoder", meta.encoder or "-"),
+            ("Rotation", f"{meta.rotation}°" if meta.rotation else "-"),
+        ]
+    facts.append(("SHA-256", item.sha256))
+    return facts
+
+
+def _c2pa_summary(c2pa: dict | None) -> str:
+    if not c2pa:
+        return "none"
+    for key in ("summary", "status", "validation_state", "claim_generator"):
+        if c2pa.get(key):
+            return f"present ({short(c2pa[key], 80)})"
+    return "present"
+
+
+SEVERITY = {"red_flag": st.error, "caution": st.warning, "info": st.info}
+SEVERITY_ICON = {"red_flag": "🚩", "caution": "⚠️", "info": "ℹ️"}
+
+
+def show_findings(findings: list[Finding]) -> None:
+    if not findings:
+        st.caption("No findings: nothing odd was flagged in what the file says about itself.")
+        return
+    order = {"red_flag": 0, "caution": 1, "info": 2}
+    for f in sorted(findings, key=lambda x: order.get(x.severity, 3)):
+        show = SEVERITY.get(f.severity, st.info)
+        show(f"**{md(f.title, 200)}**  \n{md(f.evidence, 1000)}", icon=SEVERITY_ICON.get(f.severity, "ℹ️"))
+
+
+def show_map(view: ItemView) -> None:
+    item, meta = view.item, view.metadata
+    points: list[mapdraw.MapPoint] = []
+    if meta.gps:
+        points.append(mapdraw.MapPoint(meta.gps.lat, meta.gps.lon, "GPS in the file", "gps"))
+    if item.claimed_lat is not None and item.claimed_lon is not None:
+        label = f"Claimed: {item.claimed_place}" if item.claimed_place else "Claimed place"
+        points.append(mapdraw.MapPoint(item.claimed_lat, item.claimed_lon, label, "claimed"))
+    if not points:
+        st.caption("No location: the file has no GPS and no claimed point was given.")
+        return
+    if len(points) == 2:
+        km = mapdraw.haversine_km((points[0].lat, points[0].lon), (points[1].lat, points[1].lon))
+        st.text(f"The file's GPS is {km:,.1f} km from the claimed place.")
+    tiles = services().settings.map_tiles_url
+    if tiles:
+        _tile_map(points, tiles)
+    else:
+        st.image(_map_png(tuple(points)), width="stretch")
+        st.caption("Offline map (country outlines). Red circle: GPS in the file; blue square: claimed place.")
+
+
+@st.cache_data(show_spinner=False, max_entries=500)
+def _map_png(points: tuple[mapdraw.MapPoint, ...]) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    mapdraw.render_map(list(points)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _tile_map(points: list[mapdraw.MapPoint], tiles: str) -> None:
+    """Online tiles, only when an administrator configured a tile server (VERIFY_MAP_TILES)."""
+    import pydeck as pdk
+
+    data = [{"lat": p.lat, "lon": p.lon, "kind": p.kind, "color": list(mapdraw.COLOURS.get(p.kind, (0, 0, 0)))} for p in points]
+    tile_layer = pdk.Layer("TileLayer", data=tiles, min_zoom=0, max_zoom=19, tile_size=256)
+    dots = pdk.Layer("ScatterplotLayer", data=data, get_position="[lon, lat]", get_fill_color="color", get_radius=300,
+                     radius_min_pixels=6)
+    lat = sum(p.lat for p in points) / len(points)
+    lon = sum(p.lon for p in points) / len(points)
+    st.pydeck_chart(pdk.Deck(layers=[tile_layer, dots], initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=5),
+                             map_style=None))
+
+
+def show_tags(meta: Metadata) -> None:
+    import pandas as pd
+
+    with st.expander(f"All tags ({len(meta.raw)})", expanded=False):
+        if meta.raw:
+            df = pd.DataFrame(sorted(meta.raw.items()), columns=["tag", "value"])
+            st.dataframe(df, hide_index=True, width="stretch")
+        else:
+            st.text("The file carries no metadata tags (typical of files passed through social platforms).")
+        if meta.errors:
+            st.text("Reader problems:")
+            st.code("\n".join(meta.errors), language=None)
+
+
+def render() -> None:
+    identity.require()
+    item_id = components.pick_item()
+    if item_id is None:
+        return
+    svc = services()
+    view = svc.inspect(item_id, with_matches=False)
+    view.outcome = match_outcome(item_id)
+    item, state = view.item, view.state
+    components.item_header(item, state)
+    first = earliest_match(view.outcome.matches)
+    if first is not None:
+        st.error(f"### This picture was in the archive on {seen_date(first.item).date().isoformat()}\n"
+                 f"Archive item {first.item.id}; see the Matches page.", icon="🗂️")
+    left, right = st.columns([3, 2])
+    with left:
+        components.show_media(item, state, key="item")
+    with right:
+        st.markdown("#### Key facts")
+        import pandas as pd
+
+        st.dataframe(pd.DataFrame(key_facts(view.metadata, item), columns=["fact", "value"]), hide_index=True, width="stretch")
+        st.markdown("#### Findings")
+        show_findings(findings_for(view))
+        st.markdown("#### The claim")
+        claim_rows = [
+            ("Source", item.source), ("Contact", item.source_contact), ("Posted at", item.source_url),
+            ("Claimed place", item.claimed_place),
+            ("Claimed point", f"{item.claimed_lat:.5f}, {item.claimed_lon:.5f}" if item.claimed_lat is not None and item.claimed_lon is not None else None),
+            ("Claimed date", item.claimed_date.isoformat() if item.claimed_date else None),
+            ("First seen", (item.first_seen_at or item.ingested_at).isoformat(timespec="minutes")),
+            ("Received", f"{item.ingested_at.isoformat(timespec='minutes')} by {item.ingested_by}"),
+            ("Note", item.note),
+        ]
+        st.dataframe(pd.DataFrame([(k, "" if v is None else str(v)) for k, v in claim_rows], columns=["claim", "value"]),
+                     hide_index=True, width="stretch")
+    st.markdown("#### Map")
+    show_map(view)
+    show_tags(view.metadata)

@@ -1,0 +1,138 @@
+"""Matches: each archive match side by side with the upload, and ways to compare them.
+
+The earliest first-seen date comes first and large: "this picture was in the archive on ...",
+which is the whole story of a recycled photo. Each match shows its score, the method that found
+it, the archive item's first-seen date and source, and for video the matched frame times.
+"""
+
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+from PIL import Image
+
+from verify.errors import VerifyError
+from verify.models import Match, MediaItem
+from verify.report import earliest_match, seen_date
+from verify.ui import components, identity, imaging, nav
+from verify.ui.resources import services
+from verify.ui.safe import md, short
+from verify.ui.views.matching import match_outcome
+from verify.ui.views.warnings import suggest_warnings
+
+
+@st.cache_data(show_spinner=False, max_entries=300)
+def _frame_jpeg(sha256: str, kind: str, path: str, t: float | None, max_pixels: int, blurred: bool) -> bytes | None:
+    """The picture to compare: the image itself, or the video frame nearest ``t``."""
+    from pathlib import Path
+
+    try:
+        if kind == "image":
+            im = imaging.load_preview(Path(path), kind, 800, max_pixels)
+        else:
+            im = imaging.frame_near(Path(path), t)
+            if im is None:
+                return None
+            im.thumbnail((800, 800))
+    except Exception:
+        return None
+    return imaging.jpeg(imaging.blur(im) if blurred else im)
+
+
+def _picture(item: MediaItem, t: float | None, blurred: bool) -> bytes | None:
+    svc = services()
+    return _frame_jpeg(item.sha256, item.kind, str(svc.original_path(item)), t, svc.settings.max_image_pixels, blurred)
+
+
+def _open(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def _compare(query: bytes, other: bytes, key: str) -> None:
+    mode = st.segmented_control("Compare", ["Side by side", "Overlay", "Swipe", "Difference"], default="Side by side",
+                                key=f"mode_{key}")
+    if mode in (None, "Side by side"):
+        return
+    a, b = _open(query), _open(other)
+    if mode == "Overlay":
+        alpha = st.slider("Upload ← → archive", 0.0, 1.0, 0.5, 0.05, key=f"alpha_{key}")
+        out = imaging.blend(a, b, alpha)
+    elif mode == "Swipe":
+        split = st.slider("Swipe position", 0.0, 1.0, 0.5, 0.05, key=f"split_{key}")
+        out = imaging.swipe(a, b, split)
+    else:
+        out = imaging.difference(a, b)
+    st.image(imaging.jpeg(out), width="stretch",
+             caption="Both pictures laid on the same canvas (the archive picture fitted to the upload's frame)")
+
+
+def show_match(item: MediaItem, item_warnings: object, m: Match, i: int) -> None:
+    svc = services()
+    other_state = svc.store.state(m.item.id)
+    with st.container(border=True):
+        seen = seen_date(m.item).date().isoformat()
+        st.markdown(f"**Archive item {m.item.id}** · first seen {seen} · score {m.score:.2f}"
+                    + (" · confident match" if m.confident else " · candidate, check by eye"))
+        info = [
+            f"Method: {m.method} (distance {m.distance})",
+            f"Source: {short(m.item.source, 100) or '-'}",
+            f"File: {short(m.item.filename, 100) or '-'}",
+        ]
+        if m.query_time_s is not None or m.match_time_s is not None:
+            info.append(f"Frame: {imaging.fmt_time(m.query_time_s) or '-'} in the upload ↔ {imaging.fmt_time(m.match_time_s) or '-'} in the archive item")
+        st.text("\n".join(info))
+        q_blur = components.is_blurred(item.id, item_warnings)
+        o_blur = components.is_blurred(m.item.id, other_state.warnings)
+        left, right = st.columns(2)
+        with left:
+            st.caption("Your upload")
+            q = _picture(item, m.query_time_s, q_blur)
+            if q:
+                st.image(q, width="stretch")
+        with right:
+            st.caption(f"Archive item {m.item.id}")
+            o = _picture(m.item, m.match_time_s, o_blur)
+            if o:
+                st.image(o, width="stretch")
+            if other_state.warnings:
+                components.reveal_controls(m.item, other_state, key=f"match{i}")
+        if q and o and not (q_blur or o_blur):
+            _compare(q, o, f"{item.id}_{m.item.id}")
+        elif q_blur or o_blur:
+            st.caption("Comparison views open once both pictures are revealed.")
+        nav.link("item", f"Open archive item {m.item.id}", m.item.id)
+
+
+def render() -> None:
+    identity.require()
+    item_id = components.pick_item()
+    if item_id is None:
+        return
+    svc = services()
+    try:
+        item = svc.store.item(item_id)
+    except VerifyError as exc:
+        st.error(str(exc))
+        return
+    state = svc.store.state(item_id, svc.statuses[0])
+    components.item_header(item, state)
+    outcome = match_outcome(item_id)
+    first = earliest_match(outcome.matches)
+    if first is not None:
+        src = f" (source: {md(first.item.source, 80)})" if first.item.source else ""
+        st.error(f"### This picture was in the archive on {seen_date(first.item).date().isoformat()}\n"
+                 f"Archive item {first.item.id}{src}.", icon="🗂️")
+    elif outcome.candidates:
+        st.info("No confident match; the weaker candidates below are worth a look.")
+    else:
+        st.success("No earlier copy of this picture was found in the archive.")
+    suggest_warnings(item_id, outcome, state, key="matches")
+    if state.warnings:
+        components.reveal_controls(item, state, key="matches_q")
+    for i, m in enumerate(outcome.matches):
+        show_match(item, state.warnings, m, i)
+    if outcome.candidates:
+        with st.expander(f"Candidates ({len(outcome.candidates)}): similar, not confirmed", expanded=not outcome.matches):
+            for i, m in enumerate(outcome.candidates):
+                show_match(item, state.warnings, m, 1000 + i)

@@ -1,0 +1,183 @@
+"""Upload: several photos and videos at once, with the claim that came with them.
+
+Each file is handled on its own: one bad file gets its own plain error and the others still go
+in. A file whose bytes are already in the store opens its existing record (and the new claim is
+kept on it as a note, so nothing the editor typed is lost).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import streamlit as st
+
+from verify.errors import VerifyError
+from verify.models import Claim
+from verify.report import earliest_match, seen_date, warning_label
+from verify.ui import identity, nav
+from verify.ui.resources import note_own_ingest, services
+from verify.ui.safe import md, short
+
+RESULTS_KEY = "upload_results"
+
+
+def _claim_from_form(values: dict) -> Claim:
+    lat, lon = values["lat"], values["lon"]
+    if (lat is None) != (lon is None):
+        raise VerifyError("Give both latitude and longitude for the claimed place, or neither.")
+    first_seen = None
+    if values.get("first_seen"):
+        first_seen = datetime.combine(values["first_seen"], time(12, 0), UTC)
+    return Claim(
+        source=(values["source"] or "").strip() or None,
+        source_url=(values["source_url"] or "").strip() or None,
+        source_contact=(values["contact"] or "").strip() or None,
+        first_seen_at=first_seen,
+        claimed_place=(values["place"] or "").strip() or None,
+        claimed_lat=lat,
+        claimed_lon=lon,
+        claimed_date=values["claimed_date"],
+        note=(values["note"] or "").strip() or None,
+    )
+
+
+def _claim_note(claim: Claim) -> str | None:
+    parts = [
+        f"{label}: {value}"
+        for label, value in (
+            ("source", claim.source),
+            ("contact", claim.source_contact),
+            ("posted at", claim.source_url),
+            ("claimed place", claim.claimed_place),
+            ("claimed point", f"{claim.claimed_lat}, {claim.claimed_lon}" if claim.claimed_lat is not None else None),
+            ("claimed date", claim.claimed_date.isoformat() if claim.claimed_date else None),
+            ("note", claim.note),
+        )
+        if value
+    ]
+    return ("Received again with: " + "; ".join(parts)) if parts else None
+
+
+def _ingest_one(f, claim: Claim, origin: str, actor: str) -> dict:  # type: ignore[no-untyped-def]
+    svc = services()
+    name = f.name
+    result: dict = {"name": name, "ok": False, "item_id": None, "created": False, "error": None, "matches": 0,
+                    "first_seen": None, "suggested": []}
+    try:
+        res = svc.ingest_stream(f, filename=name, claim=claim, origin=origin, actor=actor)  # type: ignore[arg-type]
+    except VerifyError as exc:
+        result["error"] = str(exc)
+        return result
+    except Exception:  # noqa: BLE001 - one bad file must not stop the batch
+        import logging
+
+        logging.getLogger(__name__).exception("upload failed")
+        result["error"] = "This file could not be processed (an unexpected problem); the other files are not affected."
+        return result
+    result.update(ok=True, item_id=res.item.id, created=res.created)
+    note_own_ingest(svc)
+    if not res.created:
+        note = _claim_note(claim)
+        if note:
+            try:
+                svc.add_note(res.item.id, note, actor=actor)
+            except (VerifyError, AttributeError):
+                pass
+    try:
+        outcome = svc.match_item(res.item.id)
+        result["matches"] = len(outcome.matches)
+        first = earliest_match(outcome.matches)
+        if first is not None:
+            result["first_seen"] = seen_date(first.item).date().isoformat()
+        suggested: set[str] = set()
+        for m in outcome.matches:
+            suggested.update(w.category for w in svc.store.state(m.item.id).warnings)
+        result["suggested"] = sorted(suggested)
+    except VerifyError:
+        pass
+    return result
+
+
+def render() -> None:
+    actor = identity.require()
+    st.title("Upload")
+    st.write("Drop the photos and videos you received, and say what came with them. Each file is checked on its own.")
+    with st.form("upload_form", clear_on_submit=False):
+        files = st.file_uploader(
+            "Photos and videos",
+            accept_multiple_files=True,
+            key="upload_files",
+            help="JPEG, PNG, HEIC, WebP, TIFF, GIF; MP4, MOV, MKV, WebM, AVI. The bytes decide the type, not the name.",
+        )
+        st.markdown("**The claim that came with them**")
+        c1, c2 = st.columns(2)
+        source = c1.text_input("Source (who sent it)", key="claim_source", max_chars=500)
+        contact = c2.text_input("How to reach them", key="claim_contact", max_chars=500)
+        source_url = c1.text_input("Where it was posted (link)", key="claim_url", max_chars=2000)
+        claimed_date = c2.date_input("Claimed date", value=None, key="claim_date", min_value=date(1900, 1, 1))
+        place = c1.text_input("Claimed place", key="claim_place", max_chars=500)
+        p1, p2 = c2.columns(2)
+        lat = p1.number_input("Latitude", min_value=-90.0, max_value=90.0, value=None, format="%.5f", key="claim_lat")
+        lon = p2.number_input("Longitude", min_value=-180.0, max_value=180.0, value=None, format="%.5f", key="claim_lon")
+        note = st.text_area("Note", key="claim_note", max_chars=5000)
+        archive = st.checkbox(
+            "These are earlier, already published material for the archive (not a new submission)", key="claim_archive"
+        )
+        first_seen = st.date_input("First seen / published on (archive material)", value=None, key="claim_first_seen",
+                                   min_value=date(1900, 1, 1))
+        submitted = st.form_submit_button("Upload and check", type="primary")
+
+    if submitted:
+        if not files:
+            st.warning("Choose at least one file first.")
+        else:
+            try:
+                claim = _claim_from_form(
+                    {"source": source, "contact": contact, "source_url": source_url, "place": place, "lat": lat, "lon": lon,
+                     "claimed_date": claimed_date, "note": note, "first_seen": first_seen}
+                )
+            except VerifyError as exc:
+                st.error(str(exc))
+                claim = None
+            if claim is not None:
+                origin = "archive" if archive else "submission"
+                results = []
+                bar = st.progress(0.0, text="Checking files…")
+                for i, f in enumerate(files):
+                    bar.progress(i / len(files), text=f"Checking file {i + 1} of {len(files)}")
+                    with st.status(f"File {i + 1} of {len(files)}", expanded=False) as status:
+                        st.text(short(f.name, 120))
+                        r = _ingest_one(f, claim, origin, actor)
+                        status.update(label=f"File {i + 1} of {len(files)}: {'done' if r['ok'] else 'failed'}",
+                                      state="complete" if r["ok"] else "error")
+                    results.append(r)
+                bar.progress(1.0, text=f"Done: {sum(r['ok'] for r in results)} of {len(results)} files stored or found.")
+                st.session_state[RESULTS_KEY] = results
+    _show_results(st.session_state.get(RESULTS_KEY) or [])
+
+
+def _show_results(results: list[dict]) -> None:
+    if not results:
+        return
+    st.subheader("Results")
+    for r in results:
+        with st.container(border=True):
+            cols = st.columns([3, 2])
+            with cols[0]:
+                st.text(short(r["name"], 120))
+                if not r["ok"]:
+                    st.error(md(r["error"], 500))
+                    continue
+                if r["created"]:
+                    st.success(f"Stored as item {r['item_id']}.")
+                else:
+                    st.info(f"Already in the store: this opens its existing record, item {r['item_id']}.")
+                if r["matches"]:
+                    st.error(f"Matches {r['matches']} archived item(s): this picture was in the archive on {r['first_seen']}.")
+                if r["suggested"]:
+                    labels = ", ".join(warning_label(c) for c in r["suggested"])
+                    st.warning(f"The archived copy carries a content warning ({labels}); consider adding it on the Warnings page.")
+            with cols[1]:
+                nav.link("item", f"Open item {r['item_id']}", r["item_id"])
+                if r["matches"]:
+                    nav.link("matches", f"See matches of item {r['item_id']}", r["item_id"])

@@ -1,0 +1,476 @@
+"""Every workbench page through Streamlit's AppTest, on a temporary data folder.
+
+AppTest runs the real app script (root ``app.py``) in-process; each test gets its own data folder
+and cleared Streamlit caches, and seeds the store through ``Services`` where a page needs content.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from factories import exif_bytes, jpeg_bytes, photo, png_bytes
+from verify.config import load_settings
+from verify.models import Claim
+from verify.services import Services
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = "src/verify/ui/pages"
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture
+def desk(sqlite_settings):
+    """A Services on the same data folder the app will use; the app's own caches cleared."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    svc = Services(sqlite_settings)
+    yield svc
+    svc.close()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def start(name: str = "Ana Editor", page: str | None = None, item: int | None = None):
+    """The app, signed in as ``name``, optionally on a page about ``item``."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["editor_name"] = name
+    if item is not None:
+        at.query_params["item"] = str(item)
+    at.run()
+    if page:
+        at.switch_page(f"{PAGES}/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at) -> str:
+    """Everything shown as text or markdown on the page, joined (for assertions)."""
+    parts: list[str] = []
+    for kind in ("title", "subheader", "header", "markdown", "caption", "text", "error", "warning", "info", "success", "code"):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    return "\n".join(parts)
+
+
+def markdown_bodies(at) -> list[str]:
+    parts: list[str] = []
+    for kind in ("title", "subheader", "header", "markdown", "caption", "error", "warning", "info", "success"):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    return parts
+
+
+def button(at, label: str):
+    for b in at.button:
+        if b.label == label:
+            return b
+    raise AssertionError(f"no button {label!r} among {[b.label for b in at.button]}")
+
+
+def frame_values(at) -> str:
+    return "\n".join(df.value.to_csv() for df in at.dataframe)
+
+
+def jpeg_with_exif(seed: int, **exif) -> bytes:
+    return jpeg_bytes(photo(seed), exif=exif_bytes(**exif))
+
+
+def crop_bytes(data: bytes, keep: float = 0.95) -> bytes:
+    im = Image.open(io.BytesIO(data)).convert("RGB")
+    w, h = im.size
+    dx, dy = int(w * (1 - keep) / 2), int(h * (1 - keep) / 2)
+    return jpeg_bytes(im.crop((dx, dy, w - dx, h - dy)), quality=85)
+
+
+# -- who is working -------------------------------------------------------------------------------
+
+
+def test_first_visit_asks_for_a_name_and_every_event_carries_it(desk):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert "Who is working" in texts(at)
+    assert not at.file_uploader  # no page before a name
+    at.text_input(key="editor_name_input").input("   ").run()
+    button(at, "Start").click().run()
+    assert "Say who you are first" in texts(at)
+    at.text_input(key="editor_name_input").input("Ana Editor")
+    button(at, "Start").click().run()
+    assert [t.value for t in at.title] == ["Upload"]
+    at.file_uploader[0].upload("a.jpg", jpeg_bytes(photo(1)), "image/jpeg")
+    button(at, "Upload and check").click().run()
+    assert not at.exception
+    (item, _status, _w), = desk.list_items()
+    assert item.ingested_by == "Ana Editor"
+    assert {e.actor for e in desk.store.events(item.id)} == {"Ana Editor"}
+
+
+def test_trusted_proxy_header_is_required_when_configured(desk, monkeypatch):
+    monkeypatch.setenv("VERIFY_TRUSTED_HEADER", "X-Forwarded-User")
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert "trusted proxy sent no user" in texts(at)
+    assert not at.text_input  # no self-declared name when a proxy vouches for editors
+    assert not at.file_uploader
+
+
+# -- upload -----------------------------------------------------------------------------------------
+
+
+def test_upload_several_files_with_a_claim_one_bad_file_does_not_stop_the_rest(desk):
+    at = start()
+    up = at.file_uploader[0]
+    up.upload("street.jpg", jpeg_with_exif(2, make="Canon", model="EOS 5D"), "image/jpeg")
+    up.upload("notes.jpg", b"this is not a picture at all, just text pretending\n" * 20, "image/jpeg")
+    up.upload("square.png", png_bytes(photo(3, (300, 300))), "image/png")
+    at.text_input(key="claim_source").input("WhatsApp: Karim")
+    at.text_input(key="claim_contact").input("+00 123 456")
+    at.text_input(key="claim_place").input("Kharkiv")
+    at.number_input(key="claim_lat").set_value(49.99)
+    at.number_input(key="claim_lon").set_value(36.23)
+    at.date_input(key="claim_date").set_value(date(2024, 3, 1))
+    at.text_area(key="claim_note").input("Sent at night")
+    button(at, "Upload and check").click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert shown.count("Stored as item") == 2
+    assert "This is a text file, not a photo or video" in shown
+    assert "Traceback" not in shown
+    rows = desk.list_items()
+    assert sorted(r[0].filename for r in rows) == ["square.png", "street.jpg"]
+    for item, status, _ in rows:
+        assert status == "unverified"
+        assert item.source == "WhatsApp: Karim" and item.source_contact == "+00 123 456"
+        assert item.claimed_place == "Kharkiv" and item.claimed_date == date(2024, 3, 1)
+        assert item.claimed_lat == pytest.approx(49.99) and item.claimed_lon == pytest.approx(36.23)
+        assert item.note == "Sent at night" and item.origin == "submission"
+
+
+def test_upload_rejects_half_a_point_and_keeps_the_form(desk):
+    at = start()
+    at.file_uploader[0].upload("a.jpg", jpeg_bytes(photo(4)), "image/jpeg")
+    at.number_input(key="claim_lat").set_value(10.0)
+    at.text_input(key="claim_source").input("Someone")
+    button(at, "Upload and check").click().run()
+    assert "Give both latitude and longitude" in texts(at)
+    assert desk.list_items() == []
+    assert at.text_input(key="claim_source").value == "Someone"
+
+
+def test_a_file_already_in_the_store_opens_its_record_and_keeps_the_new_claim(desk):
+    data = jpeg_bytes(photo(5))
+    first = desk.ingest_bytes(data, filename="orig.jpg", actor="Bob").item
+    at = start()
+    at.file_uploader[0].upload("copy.jpg", data, "image/jpeg")
+    at.text_input(key="claim_source").input("Second sender")
+    button(at, "Upload and check").click().run()
+    assert f"Already in the store: this opens its existing record, item {first.id}" in texts(at)
+    assert len(desk.list_items()) == 1
+    notes = [e for e in desk.store.events(first.id) if e.kind == "note"]
+    assert notes and "Second sender" in notes[0].payload["text"] and notes[0].actor == "Ana Editor"
+    links = [e for e in at.get("page_link")]
+    assert any(f"Open item {first.id}" in str(link.proto.label) for link in links)
+
+
+def test_upload_of_a_recycled_picture_says_when_it_was_in_the_archive(desk):
+    data = jpeg_bytes(photo(6))
+    desk.ingest_bytes(data, filename="2013.jpg", origin="archive", actor="Archivist",
+                      claim=Claim(source="Agency", first_seen_at=datetime(2013, 5, 2, tzinfo=UTC)))
+    at = start()
+    at.file_uploader[0].upload("new.jpg", crop_bytes(data), "image/jpeg")
+    button(at, "Upload and check").click().run()
+    assert "this picture was in the archive on 2013-05-02" in texts(at)
+
+
+# -- inbox ------------------------------------------------------------------------------------------
+
+
+def _seed_inbox(desk: Services) -> dict[str, int]:
+    ids = {}
+    ids["old"] = desk.ingest_bytes(jpeg_bytes(photo(10)), filename="protest-2013.jpg", origin="archive", actor="A",
+                                   claim=Claim(source="Agency", first_seen_at=datetime(2013, 5, 2, tzinfo=UTC))).item.id
+    ids["copy"] = desk.ingest_bytes(crop_bytes(jpeg_bytes(photo(10))), filename="viral.jpg", actor="A",
+                                    claim=Claim(source="Telegram channel")).item.id
+    ids["flood"] = desk.ingest_bytes(jpeg_bytes(photo(11)), filename="flood.jpg", actor="A",
+                                     claim=Claim(source="Reader email")).item.id
+    desk.add_warning(ids["flood"], "dead_bodies", actor="A")
+    desk.record_verdict(ids["copy"], "misattributed", "Same as the 2013 agency photo", actor="A")
+    return ids
+
+
+def _card_names(at) -> list[str]:
+    return [t.value for t in at.text if t.value.endswith(".jpg")]
+
+
+def test_inbox_lists_items_and_filters(desk):
+    ids = _seed_inbox(desk)
+    at = start(page="inbox")
+    assert sorted(_card_names(at)) == ["flood.jpg", "protest-2013.jpg", "viral.jpg"]
+    assert "Source: Telegram channel" in texts(at)
+    assert "⚠ Dead bodies" in texts(at)
+    assert "Blurred (content warning)" in texts(at)  # the flagged thumbnail, and only that one
+    assert texts(at).count("Blurred (content warning)") == 1
+
+    at.selectbox(key="inbox_status").set_value("misattributed").run()
+    assert _card_names(at) == ["viral.jpg"]
+    at.selectbox(key="inbox_status").set_value("(any)")
+    at.selectbox(key="inbox_warning").set_value("dead_bodies").run()
+    assert _card_names(at) == ["flood.jpg"]
+    at.selectbox(key="inbox_warning").set_value("(none)").run()
+    assert sorted(_card_names(at)) == ["protest-2013.jpg", "viral.jpg"]
+    at.selectbox(key="inbox_warning").set_value("(any)")
+    at.selectbox(key="inbox_origin").set_value("archive").run()
+    assert _card_names(at) == ["protest-2013.jpg"]
+    at.selectbox(key="inbox_origin").set_value("(any)")
+    at.text_input(key="inbox_text").input("telegram").run()
+    assert _card_names(at) == ["viral.jpg"]
+    sha = desk.store.item(ids["flood"]).sha256
+    at.text_input(key="inbox_text").input(sha[:10]).run()
+    assert _card_names(at) == ["flood.jpg"]
+    at.text_input(key="inbox_text").input("").run()
+    at.date_input(key="inbox_dates").set_value((date(2013, 1, 1), date(2013, 12, 31))).run()
+    assert _card_names(at) == ["protest-2013.jpg"]
+    at.date_input(key="inbox_dates").set_value(())
+    at.checkbox(key="inbox_has_matches").check().run()
+    assert sorted(_card_names(at)) == ["protest-2013.jpg", "viral.jpg"]
+    at.text_input(key="inbox_text").input("no such thing anywhere").run()
+    assert "No item matches these filters." in texts(at)
+
+
+# -- item view --------------------------------------------------------------------------------------
+
+
+def test_item_page_shows_key_facts_map_and_tags(desk):
+    data = jpeg_with_exif(20, make="Apple", model="iPhone 13", software="Adobe Photoshop 25.0",
+                          datetime_original="2024:02:29 10:11:12", offset="+02:00", gps=(48.8584, 2.2945))
+    item = desk.ingest_bytes(data, filename="tower.jpg", actor="A",
+                             claim=Claim(source="Facebook group", claimed_place="Kyiv", claimed_lat=50.45, claimed_lon=30.52)).item
+    at = start(page="item", item=item.id)
+    facts = frame_values(at)
+    assert "Apple iPhone 13" in facts
+    assert "2024-02-29T10:11:12+02:00" in facts
+    assert "48.858400, 2.294500" in facts
+    assert "Adobe Photoshop 25.0" in facts
+    assert "Facebook group" in facts and "Kyiv" in facts
+    assert "km from the claimed place" in texts(at)
+    assert "Offline map" in texts(at)
+    assert "EXIF:Make" in facts  # the full tag table, as a dataframe
+    assert len(at.get("image")) >= 2  # the picture and the map
+
+
+def test_item_page_without_location_says_so(desk):
+    item = desk.ingest_bytes(jpeg_bytes(photo(21)), filename="plain.jpg", actor="A").item
+    at = start(page="item", item=item.id)
+    assert "No location" in texts(at)
+    assert "not recorded" in frame_values(at)
+
+
+def test_crafted_names_and_tags_are_shown_as_text_never_markup(desk):
+    evil = "![x](http://evil.example/x.png)<img src=x onerror=alert(1)><script>alert(1)</script>**bold**"
+    data = jpeg_with_exif(22, make=evil, software="[click](javascript:alert(1))")
+    item = desk.ingest_bytes(data, filename=evil + ".jpg", actor="A", claim=Claim(source=evil, note=evil)).item
+    for page in ("item", "matches", "warnings", "verdict", "export", "inbox"):
+        at = start(page=page, item=item.id)
+        assert not at.exception
+        for body in markdown_bodies(at):
+            assert "](http" not in body and "](javascript" not in body, (page, body)
+            assert "<script" not in body and "<img" not in body, (page, body)
+        if page == "item":
+            assert evil in frame_values(at)  # still shown, as text, in full
+
+
+# -- matches ----------------------------------------------------------------------------------------
+
+
+def test_matches_side_by_side_with_first_seen_date_and_compare_views(desk):
+    data = jpeg_bytes(photo(30))
+    old = desk.ingest_bytes(data, filename="2013.jpg", origin="archive", actor="Archivist",
+                            claim=Claim(source="Agency X", first_seen_at=datetime(2013, 5, 2, tzinfo=UTC))).item
+    new = desk.ingest_bytes(crop_bytes(data), filename="viral.jpg", actor="A").item
+    at = start(page="matches", item=new.id)
+    shown = texts(at)
+    assert "This picture was in the archive on 2013-05-02" in shown
+    assert f"Archive item {old.id}" in shown
+    assert "Source: Agency X" in shown and "Method:" in shown
+    assert len(at.get("image")) >= 2
+    assert at.get("button_group"), "the compare control"
+    assert not at.slider
+    before = len(at.get("image"))
+    at.session_state[f"mode_{new.id}_{old.id}"] = "Overlay"
+    at.run()
+    assert at.slider and at.slider[0].label == "Upload ← → archive"
+    assert len(at.get("image")) == before + 1
+
+
+def test_match_with_a_flagged_archive_item_suggests_the_same_warning(desk):
+    data = jpeg_bytes(photo(31))
+    old = desk.ingest_bytes(data, filename="old.jpg", origin="archive", actor="Archivist").item
+    desk.add_warning(old.id, "graphic_violence", actor="Archivist")
+    new = desk.ingest_bytes(crop_bytes(data), filename="new.jpg", actor="A").item
+    at = start(page="matches", item=new.id)
+    assert "carries the warning **Graphic violence**" in texts(at)
+    assert "Comparison views open once both pictures are revealed." in texts(at)
+    button(at, "Add warning: Graphic violence").click().run()
+    assert not at.exception
+    state = desk.store.state(new.id)
+    assert [w.category for w in state.warnings] == ["graphic_violence"]
+    assert state.warnings[0].added_by == "Ana Editor"
+
+
+def test_matches_page_with_no_earlier_copy(desk):
+    item = desk.ingest_bytes(jpeg_bytes(photo(32)), filename="fresh.jpg", actor="A").item
+    at = start(page="matches", item=item.id)
+    assert "No earlier copy of this picture was found in the archive." in texts(at)
+
+
+# -- content warnings -------------------------------------------------------------------------------
+
+
+def test_flagging_blurs_the_item_until_reveal(desk):
+    item = desk.ingest_bytes(jpeg_bytes(photo(40)), filename="scene.jpg", actor="A").item
+    at = start(page="warnings", item=item.id)
+    assert "Blurred: content warning" not in texts(at)
+    at.multiselect(key="warn_categories").set_value(["graphic_violence", "injury_blood"])
+    button(at, "Add warning").click().run()
+    assert not at.exception
+    assert "blurred everywhere until Reveal" in texts(at)
+    assert "Blurred: content warning" in texts(at)
+    assert {w.category for w in desk.store.state(item.id).warnings} == {"graphic_violence", "injury_blood"}
+    # the item page is blurred too, until Reveal for this item
+    at.switch_page(f"{PAGES}/item.py").run()
+    assert "Blurred: content warning" in texts(at)
+    button(at, "Reveal").click().run()
+    assert "Blurred: content warning" not in texts(at)
+    assert "Shown because you chose Reveal" in texts(at)
+    button(at, "Blur again").click().run()
+    assert "Blurred: content warning" in texts(at)
+
+
+def test_other_needs_a_note_and_removal_is_recorded(desk):
+    item = desk.ingest_bytes(jpeg_bytes(photo(41)), filename="x.jpg", actor="A").item
+    at = start(page="warnings", item=item.id)
+    at.multiselect(key="warn_categories").set_value(["other"])
+    button(at, "Add warning").click().run()
+    assert "needs a note" in texts(at)
+    at.text_input(key="warn_note").input("flashing lights")
+    button(at, "Add warning").click().run()
+    assert [w.note for w in desk.store.state(item.id).warnings] == ["flashing lights"]
+    at.text_input(key="rm_reason_other").input("not needed")
+    button(at, "Remove Other").click().run()
+    assert desk.store.state(item.id).warnings == ()
+    kinds = [e.kind for e in desk.store.events(item.id)]
+    assert kinds == ["ingested", "warning_added", "warning_removed"]
+
+
+def test_video_item_has_player_contact_sheet_and_blur(desk, tmp_path):
+    from factories import video
+
+    path = video(tmp_path / "clip.mp4", seconds=3.0, gop=25)
+    item = desk.ingest_path(path, actor="A", origin="submission").item
+    at = start(page="item", item=item.id)
+    assert at.get("video"), "a player for an unflagged video"
+    assert "Keyframes (" in texts(at)
+    desk.add_warning(item.id, "distressing_audio", actor="A")
+    at.run()
+    assert not at.get("video"), "flagged: no player until Reveal"
+    button(at, "Reveal").click().run()
+    players = at.get("video")
+    assert players and players[0].proto.muted is True  # sound starts muted
+
+
+# -- verdict ----------------------------------------------------------------------------------------
+
+
+def test_verdict_needs_a_rationale_and_appears_in_the_history(desk):
+    item = desk.ingest_bytes(jpeg_bytes(photo(50)), filename="v.jpg", actor="Bob").item
+    at = start(page="verdict", item=item.id)
+    at.selectbox(key="verdict_status").set_value("false")
+    button(at, "Record verdict").click().run()
+    assert "needs a rationale" in texts(at)
+    assert desk.store.state(item.id).verdict is None
+    at.text_area(key="verdict_rationale").input("Reverse search: agency photo from 2013.")
+    at.text_area(key="verdict_links").input("https://example.org/a\nhttps://example.org/b")
+    button(at, "Record verdict").click().run()
+    assert not at.exception
+    v = desk.store.state(item.id).verdict
+    assert v.status == "false" and v.actor == "Ana Editor" and v.evidence_links == ("https://example.org/a", "https://example.org/b")
+    history = frame_values(at)
+    assert "set status to False: Reverse search" in history and "Ana Editor" in history and "Bob" in history
+    assert "Recorded: False." in texts(at)
+
+
+def test_concurrent_verdicts_say_who_changed_it_and_lose_nothing(desk):
+    item = desk.ingest_bytes(jpeg_bytes(photo(51)), filename="c.jpg", actor="A").item
+    at = start(page="verdict", item=item.id)
+    # Bob records a verdict after Ana opened the page.
+    desk.record_verdict(item.id, "verified", "Bob checked with the photographer", actor="Bob")
+    at.selectbox(key="verdict_status").set_value("false")
+    at.text_area(key="verdict_rationale").input("Ana's reasoning")
+    button(at, "Record verdict").click().run()
+    shown = texts(at)
+    assert "changed by Bob meanwhile" in shown and "Your text is still in the form" in shown
+    assert at.text_area(key="verdict_rationale").value == "Ana's reasoning"
+    assert desk.store.state(item.id).verdict.actor == "Bob"
+    assert "Bob checked with the photographer" in frame_values(at)  # the page now shows Bob's change
+    button(at, "Record verdict").click().run()  # deliberately again, now on top of Bob's
+    assert desk.store.state(item.id).verdict.rationale == "Ana's reasoning"
+
+
+def test_concurrent_warning_is_refused_with_a_clear_message(desk):
+    item = desk.ingest_bytes(jpeg_bytes(photo(52)), filename="w.jpg", actor="A").item
+    at = start(page="warnings", item=item.id)
+    desk.add_warning(item.id, "children", actor="Carla")
+    at.multiselect(key="warn_categories").set_value(["graphic_violence"])
+    button(at, "Add warning").click().run()
+    assert "changed by Carla meanwhile" in texts(at)
+    assert [w.category for w in desk.store.state(item.id).warnings] == ["children"]
+
+
+# -- export -----------------------------------------------------------------------------------------
+
+
+def test_export_page_report_preview_and_stripped_copy(desk):
+    data = jpeg_with_exif(60, make="Canon", model="R5", gps=(50.45, 30.52))
+    item = desk.ingest_bytes(data, filename="e.jpg", actor="A").item
+    desk.record_verdict(item.id, "verified", "Confirmed with the photographer", actor="A")
+    at = start(page="export", item=item.id)
+    report_md = at.code[0].value
+    assert "# Verification report: item" in report_md and "Confirmed with the photographer" in report_md
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert {"Report (Markdown)", "Report (JSON)", "Report (HTML)", "Download case list (CSV)"} <= set(labels)
+    button(at, "Prepare a stripped copy").click().run()
+    _, stripped, ext, mime = at.session_state["stripped_export"]
+    assert ext == "jpg" and mime == "image/jpeg"
+    im = Image.open(io.BytesIO(stripped))
+    assert not im.getexif() and "exif" not in im.info
+    assert any("Download stripped copy" in b.proto.label for b in at.get("download_button"))
+
+
+def test_pages_without_items_point_to_upload(desk):
+    for page in ("inbox", "item", "matches", "warnings", "verdict", "export"):
+        at = start(page=page)
+        assert not at.exception
+        assert "upload" in texts(at).lower()
+
+
+def test_unknown_item_in_the_url_is_a_plain_message(desk):
+    desk.ingest_bytes(jpeg_bytes(photo(70)), filename="a.jpg", actor="A")
+    at = start(page="item", item=999)
+    assert "There is no item 999." in texts(at)
+    at.query_params["item"] = "not-a-number"
+    at.run()
+    assert not at.exception
+
+
+def test_settings_follow_the_data_dir(desk, sqlite_settings):
+    assert load_settings().data_dir == sqlite_settings.data_dir
