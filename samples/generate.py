@@ -22,6 +22,8 @@ The story the samples tell (places are real, sources and people are invented):
   trimmed low-resolution re-upload of the rescue video, a re-post of the graphic street photo, and
   two fresh photos: a night protest whose metadata agrees with its claim, and a banner photo whose
   GPS and capture date contradict it.
+* ``upload/`` holds one file that is *not* seeded, for the walkthrough's first upload: the 2013
+  Busra photo forwarded on a messenger with a caption burnt in.
 """
 
 from __future__ import annotations
@@ -573,7 +575,7 @@ def library_versions() -> dict[str, str]:
 
 
 def generate(out: Path) -> list[Path]:
-    """Write every sample under ``out`` (``archive/`` and ``incoming/``); return the paths."""
+    """Write every sample under ``out`` (``archive/``, ``incoming/``, ``upload/``); return the paths."""
     archive, incoming = out / "archive", out / "incoming"
     archive.mkdir(parents=True, exist_ok=True)
     incoming.mkdir(parents=True, exist_ok=True)
@@ -687,12 +689,24 @@ def generate(out: Path) -> list[Path]:
         make="Xiaomi", model="Redmi Note 12", taken="2023:03:18 12:30:05", offset="+03:00", place="Busra al-Sham",
         altitude=851.0, exposure=(1, 800), f_number=1.8, iso=50, focal=5.6)))  # fmt: skip
 
+    # U1: for the walkthrough, not seeded: the 2013 Busra photo forwarded on a messenger with a
+    # caption burnt in, as an editor would receive it and upload it by hand.
+    upload = out / "upload"
+    upload.mkdir(parents=True, exist_ok=True)
+    w, h = busra.size
+    forward = busra.crop((int(w * 0.03), int(h * 0.02), int(w * 0.97), int(h * 0.98))).resize((800, 521), Image.Resampling.LANCZOS)
+    framed = Image.new("RGB", (800, 581), (0, 0, 0))
+    framed.paste(forward, (0, 0))
+    d = ImageDraw.Draw(framed)
+    d.text((16, 536), "Busra al-Sham right now. They cannot stop us.", font=font(26), fill=(255, 255, 255))
+    put(upload / "forwarded_busra-al-sham-today.jpg", jpeg(framed, 68))
+
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="folder to write archive/ and incoming/ into (default: samples/)")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder to write archive/, incoming/ and upload/ into (default: samples/)")
     args = parser.parse_args(argv)
     written = generate(args.out)
     (args.out / "generated-with.json").write_text(json.dumps(library_versions(), indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -52,6 +52,7 @@ EXPECTED_METADATA: dict[str, dict[str, Any]] = {
     "incoming/aleppo-now_shelling-today.jpg": STRIPPED,
     "incoming/aleppo_night-protest.jpg": {"make": "samsung", "model": "SM-A546B", "software": None, "captured_at": "2024-12-05T21:12:40+03:00", "place": "Aleppo"},
     "incoming/idlib_banner-today.jpg": {"make": "Xiaomi", "model": "Redmi Note 12", "software": None, "captured_at": "2023-03-18T12:30:05+03:00", "place": "Busra al-Sham"},
+    "upload/forwarded_busra-al-sham-today.jpg": STRIPPED,
 }
 
 # Each recycled submission and the archive original it must be traced back to.
@@ -76,7 +77,7 @@ UNRELATED = [
 
 
 def sample_paths() -> list[Path]:
-    return sorted(p for sub in ("archive", "incoming") for p in (SAMPLES / sub).iterdir() if p.suffix.lower() in MEDIA_SUFFIXES)
+    return sorted(p for sub in ("archive", "incoming", "upload") for p in (SAMPLES / sub).iterdir() if p.suffix.lower() in MEDIA_SUFFIXES)
 
 
 def rel(path: Path) -> str:
@@ -144,7 +145,7 @@ def test_every_sample_has_its_claims() -> None:
     from verify.seed import sample_files
 
     files = sample_files(SAMPLES)
-    assert len(files) == len(sample_paths())
+    assert len(files) == len([p for p in sample_paths() if p.parent.name != "upload"])
     for f in files:
         assert f.claim.source and f.claim.claimed_place and f.claim.claimed_date, f.path.name
         if f.origin == "archive":
@@ -384,6 +385,16 @@ def test_recycled_submission_matches_its_archive_original(seeded: tuple[Any, dic
     outcome = services.match_item(ids[query])
     confident = [m.item.filename for m in outcome.matches]
     assert RECYCLED[query] in confident, f"{query}: matches {confident}, candidates {[m.item.filename for m in outcome.candidates]}"
+
+
+def test_the_walkthrough_upload_is_traced_to_2013(seeded: tuple[Any, dict[str, int]]) -> None:
+    """docs/walkthrough.md: the forwarded photo (not seeded) is found in the archive on upload."""
+    services, ids = seeded
+    assert "forwarded_busra-al-sham-today.jpg" not in ids
+    report = services.match_path(SAMPLES / "upload/forwarded_busra-al-sham-today.jpg")
+    originals = [m.item for m in report.outcome.matches if m.item.origin == "archive"]
+    assert [i.filename for i in originals] == ["2013-05-02_busra-al-sham_protest.jpg"]
+    assert originals[0].first_seen_at == datetime(2013, 5, 2, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("name", UNRELATED)
