@@ -298,7 +298,10 @@ def _exifread(path: Path, meta: Metadata) -> None:
                 meta.raw.setdefault(f"{'GPS' if group == 'GPS' else 'EXIF'}:{name}", raw_text(str(value)))
 
         def text(key: str) -> str | None:
-            return clean_text(str(tags[key]), 300) if key in tags else None
+            if key not in tags:
+                return None
+            values = getattr(tags[key], "values", None)
+            return clean_text(values if isinstance(values, bytes | str) else str(tags[key]), 300)
 
         meta.make = meta.make or text("Image Make")
         meta.model = meta.model or text("Image Model")

@@ -21,6 +21,7 @@ RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 PREFIXES = {
     "adobe:ns:meta/": "x",
     RDF: "rdf",
+    "http://www.w3.org/XML/1998/namespace": "xml",
     "http://ns.adobe.com/xap/1.0/": "xmp",
     "http://ns.adobe.com/xap/1.0/mm/": "xmpMM",
     "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#": "stEvt",
