@@ -23,6 +23,7 @@ DATE_SLACK_DAYS = 1  # time zones and midnight
 LONG_BEFORE_DAYS = 30
 # Two clocks in one file that should agree (seconds), and the widest time-zone gap.
 DATE_AGREE_S = 10 * 60
+TZ_STEP_SLACK_S = 5 * 60  # how far from a whole 15-minute time-zone step still counts as agreement
 TZ_SPAN_S = 14 * 3600
 
 EDITORS: tuple[tuple[str, str], ...] = (
@@ -288,7 +289,7 @@ def _gap_seconds(a: datetime, b: datetime, date_only: bool) -> float | None:
     # One clock is local without an offset: a whole time-zone step explains the difference.
     if gap <= TZ_SPAN_S + DATE_AGREE_S:
         nearest = round(gap / 900) * 900
-        if abs(gap - nearest) <= DATE_AGREE_S:
+        if abs(gap - nearest) <= TZ_STEP_SLACK_S:
             return None
     return gap
 
