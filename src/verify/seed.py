@@ -109,10 +109,9 @@ def seed_from_samples(services: Services, samples_dir: Path | None = None, actor
     if not files:
         return SeedReport(skipped_reason="no sample files found; starting with an empty data folder")
     count = services.store.count_items()
-    shas = {f.path: sha256_file(f.path) for f in files}
     if count:
         # Only a store that holds nothing but samples (say, an interrupted first run) is topped up.
-        if count > len(files) or not services.store.all_shas() <= set(shas.values()):
+        if count > len(files) or not services.store.all_shas() <= {sha256_file(f.path) for f in files}:
             return SeedReport(skipped_reason=f"the data folder already has {count} item{'s' if count != 1 else ''}; the samples were not added")
     report = SeedReport()
     for f in files:
