@@ -389,6 +389,14 @@ def test_recycled_submission_matches_its_archive_original(seeded: tuple[Any, dic
     assert RECYCLED[query] in confident, f"{query}: matches {confident}, candidates {[m.item.filename for m in outcome.candidates]}"
 
 
+def test_the_still_is_found_at_its_moment_in_the_video(seeded: tuple[Any, dict[str, int]]) -> None:
+    """The still was taken at 2.0 s into the rescue clip; the match says where."""
+    services, ids = seeded
+    outcome = services.match_item(ids["khan-sheikhoun_rescue_this-morning.jpg"])
+    [video] = [m for m in outcome.matches if m.item.filename == "2016-09-20_idlib_rescue.mp4"]
+    assert video.match_time_s == pytest.approx(2.0, abs=0.5)
+
+
 def test_the_walkthrough_upload_is_traced_to_2013(seeded: tuple[Any, dict[str, int]]) -> None:
     """docs/walkthrough.md: the forwarded photo (not seeded) is found in the archive on upload."""
     services, ids = seeded
