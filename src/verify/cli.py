@@ -111,6 +111,9 @@ _worker_services: Services | None = None
 def _worker_init(settings: Settings) -> None:
     global _worker_settings
     _worker_settings = settings
+    from verify.sandbox import die_with_parent
+
+    die_with_parent()  # a kill -9 of the command must not leave workers behind
 
 
 def _index_worker(path: str) -> tuple[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -47,8 +48,35 @@ def limit_memory(max_bytes: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (``kill -9``, the OOM killer).
+
+    Without it, worker processes of a killed ``verify index`` (and their decoders) linger forever,
+    blocked on a queue whose other end is gone. A no-op where ``prctl`` does not exist.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        parent = os.getppid()
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+    except Exception:
+        pass
+
+
 def _serve(conn: Connection, memory_bytes: int | None) -> None:
-    """The child's loop: run each requested call, send back a tagged result, never a traceback."""
+    """The child's loop: run each requested call, send back a tagged result, never a traceback.
+
+    No ``die_with_parent`` here: Linux ties that to the *thread* that started the child, and the
+    workbench starts decoders from short-lived script threads. The child exits instead when its
+    socket reports end-of-file, which happens when the parent process goes, however it goes.
+    """
     import verify.services  # noqa: F401  (warm up the codecs before the clock starts)
 
     limit_memory(memory_bytes)
@@ -241,7 +269,7 @@ def analyse_isolated(path: Path, settings: Settings, *, sha256: str | None = Non
     return default_sandbox(settings).analyse(path, settings, sha256=sha256, for_archive=for_archive)
 
 
-__all__ = ["DEFAULT_MEMORY_BYTES", "Sandbox", "analyse_isolated", "default_sandbox", "limit_memory"]
+__all__ = ["DEFAULT_MEMORY_BYTES", "Sandbox", "analyse_isolated", "default_sandbox", "die_with_parent", "limit_memory"]
 
 
 def _child_main(argv: list[str]) -> None:
@@ -250,6 +278,4 @@ def _child_main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    import sys
-
     _child_main(sys.argv[1:])
