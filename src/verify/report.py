@@ -208,20 +208,24 @@ def to_json(report: dict[str, Any]) -> str:
 
 # -- Markdown ------------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:\"'=])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$&])")
+_AUTOLINK = re.compile(r"(?i)(://|www\.|@)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def md_text(value: object) -> str:
     """Untrusted text made literal for Markdown: every punctuation mark escaped, one line.
 
-    CommonMark lets any ASCII punctuation be backslash-escaped, so nothing in the result can
-    open a link, an image, HTML, emphasis or a table cell.
+    CommonMark lets any ASCII punctuation be backslash-escaped: every character that can open a
+    link, an image, HTML, emphasis, code or a table cell is escaped, and bare URLs are broken up
+    (``http\://``) so that GitHub-style autolinking cannot make them clickable. Dates, dots and
+    dashes stay readable.
     """
     if value is None:
         return "—"
     text = _CONTROL.sub(" ", str(value)).replace("\r", " ").replace("\n", " ")
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _AUTOLINK.sub(lambda m: {"://": "\\://", "@": "\\@"}.get(m.group(1), m.group(1)[:3] + "\\."), text)
 
 
 def _fence(text: str) -> str:
@@ -251,15 +255,15 @@ def to_markdown(report: dict[str, Any]) -> str:
     out.append(f"- Source: {md_text(item.get('source'))}")
     out.append(f"- Claimed place: {md_text(item.get('claimed_place'))} {_coords(item.get('claimed_lat'), item.get('claimed_lon'))}")
     out.append(f"- Claimed date: {md_text(item.get('claimed_date'))}")
-    out.append(f"- First seen: {md_text(item.get('first_seen_at'))}; received {md_text(item.get('ingested_at'))} by {md_text(item.get('ingested_by'))}")
-    out.append(f"- Report generated {md_text(report['generated_at'])} by {md_text(report.get('generated_by'))}")
+    out.append(f"- First seen: {md_text(_when(item.get('first_seen_at')))}; received {md_text(_when(item.get('ingested_at')))} by {md_text(item.get('ingested_by'))}")
+    out.append(f"- Report generated {md_text(_when(report['generated_at']))} by {md_text(report.get('generated_by'))}")
     out.append("")
     if report["warnings"]:
         out.append("## Content warnings")
         out.append("")
         for w in report["warnings"]:
             note = f": {md_text(w['note'])}" if w.get("note") else ""
-            out.append(f"- **{md_text(warning_label(w['category']))}**{note} (added by {md_text(w['added_by'])}, {md_text(w['added_at'])})")
+            out.append(f"- **{md_text(warning_label(w['category']))}**{note} (added by {md_text(w['added_by'])}, {md_text(_when(w['added_at']))})")
         out.append("")
     first = report.get("earliest_match")
     if first:
@@ -308,7 +312,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     out.append("")
     v = report.get("verdict")
     if v:
-        out.append(f"**{md_text(status_label(v['status']))}** by {md_text(v['actor'])} on {md_text(v['at'])}")
+        out.append(f"**{md_text(status_label(v['status']))}** by {md_text(v['actor'])} on {md_text(_when(v['at']))}")
         out.append("")
         out.append(_fence(v["rationale"]))
         for link in v.get("evidence_links") or []:
@@ -319,13 +323,20 @@ def to_markdown(report: dict[str, Any]) -> str:
     out.append("## History")
     out.append("")
     for ev in report["history"]:
-        out.append(f"- {md_text(ev['at'])}: {md_text(ev['actor'])}: {md_text(_describe_event(ev['kind'], ev['payload']))}")
+        out.append(f"- {md_text(_when(ev['at']))}: {md_text(ev['actor'])}: {md_text(_describe_event(ev['kind'], ev['payload']))}")
     out.append("")
     out.append("## All tags")
     out.append("")
     out.append(_fence("\n".join(f"{k}: {v}" for k, v in report["tags"].items()) or "(none)"))
     out.append("")
     return "\n".join(out)
+
+
+def _when(at: str | None) -> str:
+    """An event time for people: to the second, in UTC."""
+    if not at:
+        return ""
+    return at[:19].replace("T", " ") + " UTC"
 
 
 def _coords(lat: float | None, lon: float | None) -> str:

@@ -38,12 +38,12 @@ def reveal_controls(item: MediaItem, state: ItemState, key: str) -> None:
         return
     labels = ", ".join(warning_label(w.category) for w in state.warnings)
     if item.id in revealed():
-        st.warning(f"Content warning: {labels}. Shown because you chose Reveal.", icon="⚠️")
+        st.warning(f"Content warning: {labels}. Shown because you chose Reveal.", icon=":material/warning:")
         if st.button("Blur again", key=f"blur_{key}_{item.id}"):
             revealed().discard(item.id)
             st.rerun()
     else:
-        st.warning(f"Content warning: {labels}. The picture is blurred until you choose Reveal.", icon="⚠️")
+        st.warning(f"Content warning: {labels}. The picture is blurred until you choose Reveal.", icon=":material/warning:")
         if st.button("Reveal", key=f"reveal_{key}_{item.id}", type="secondary"):
             revealed().add(item.id)
             st.rerun()
@@ -166,3 +166,11 @@ def seen_version(item_id: int, state: ItemState) -> int:
 
 def mark_seen(item_id: int, version: int) -> None:
     st.session_state.setdefault(SEEN_KEY, {})[item_id] = version
+
+
+def facts(rows: list[tuple[str, object]]) -> None:
+    """Label/value pairs; values (often from the file or a stranger) always as plain text."""
+    for label, value in rows:
+        left, right = st.columns([2, 5], gap="small", vertical_alignment="center")
+        left.caption(label)  # labels are ours, never from a file
+        right.text("-" if value is None or value == "" else str(value))

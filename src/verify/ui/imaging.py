@@ -37,10 +37,21 @@ def blur(im: Image.Image) -> Image.Image:
     out = small.resize((w, h), Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(radius=max(4, min(w, h) // 40)))
     draw = ImageDraw.Draw(out)
     label = "Content warning - blurred"
-    tw = draw.textlength(label)
-    draw.rectangle([(w - tw) / 2 - 8, h / 2 - 12, (w + tw) / 2 + 8, h / 2 + 10], fill=(0, 0, 0))
-    draw.text(((w - tw) / 2, h / 2 - 6), label, fill=(255, 255, 255))
+    size = max(10, min(28, w // 22))
+    font = _font(size)
+    tw = draw.textlength(label, font=font)
+    draw.rectangle([(w - tw) / 2 - 10, h / 2 - size, (w + tw) / 2 + 10, h / 2 + size * 0.8], fill=(0, 0, 0))
+    draw.text(((w - tw) / 2, h / 2 - size * 0.6), label, fill=(255, 255, 255), font=font)
     return out
+
+
+def _font(size: int):  # type: ignore[no-untyped-def]
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow without scalable default font
+        return ImageFont.load_default()
 
 
 def jpeg(im: Image.Image, quality: int = 85) -> bytes:

@@ -127,21 +127,36 @@ def render_map(points: list[MapPoint], size: tuple[int, int] = (720, 420)) -> Im
         lat += step
     if len(points) == 2:
         draw.line([px(points[0].lon, points[0].lat), px(points[1].lon, points[1].lat)], fill=(90, 90, 90), width=2)
-    for p in points:
+    # claimed place first (a filled square), the file's GPS on top as a ring: both stay visible
+    # when they coincide; labels go on opposite sides so they never cover each other.
+    font = _font(13)
+    for p in sorted(points, key=lambda q: q.kind != "claimed"):
         x, y = px(p.lon, p.lat)
         colour = COLOURS.get(p.kind, (0, 0, 0))
-        r = 7
         if p.kind == "claimed":
+            r = 7
             draw.rectangle([x - r, y - r, x + r, y + r], fill=colour, outline=(255, 255, 255), width=2)
         else:
-            draw.ellipse([x - r, y - r, x + r, y + r], fill=colour, outline=(255, 255, 255), width=2)
+            r = 10
+            draw.ellipse([x - r - 1, y - r - 1, x + r + 1, y + r + 1], outline=(255, 255, 255), width=5)
+            draw.ellipse([x - r, y - r, x + r, y + r], outline=colour, width=3)
         label = p.label[:40]
-        tw = draw.textlength(label)
-        lx = min(max(x + 10, 2), w - tw - 4)
-        draw.rectangle([lx - 2, y - 8, lx + tw + 2, y + 6], fill=(255, 255, 255))
-        draw.text((lx, y - 7), label, fill=colour)
-    draw.text((4, h - 14), "Country outlines: Natural Earth (public domain)", fill=(90, 90, 90))
+        tw = draw.textlength(label, font=font)
+        lx = x + 14 if p.kind == "claimed" else x - 14 - tw
+        lx = min(max(lx, 2), w - tw - 4)
+        draw.rectangle([lx - 3, y - 9, lx + tw + 3, y + 8], fill=(255, 255, 255), outline=colour)
+        draw.text((lx, y - 8), label, fill=colour, font=font)
+    draw.text((4, h - 16), "Country outlines: Natural Earth (public domain)", fill=(90, 90, 90), font=_font(11))
     return im
+
+
+def _font(size: int):  # type: ignore[no-untyped-def]
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow without a scalable default font
+        return ImageFont.load_default()
 
 
 def _grid_step(span_deg: float) -> float:

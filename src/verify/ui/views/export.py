@@ -58,7 +58,7 @@ def render() -> None:
     st.text("A copy safe to pass on: GPS, camera and software tags and all other embedded metadata are removed.\n"
             "Photos are re-encoded from their pixels; videos are copied frame for frame without their tags.")
     if view.state.warnings:
-        st.warning("This item carries a content warning: tell the recipient before they open it.", icon="⚠️")
+        st.warning("This item carries a content warning: tell the recipient before they open it.", icon=":material/warning:")
     if st.button("Prepare a stripped copy", key="prepare_stripped"):
         from verify.report import stripped_media
 

@@ -95,7 +95,7 @@ def _card(item, status: str, warnings: list[str]) -> None:  # type: ignore[no-un
     st.text(short(item.filename or item.sha256[:16], 40))
     st.text(f"{status_label(status)} · {item.kind} · {item.origin}")
     if warnings:
-        st.text("⚠ " + ", ".join(warning_label(w) for w in warnings))
+        st.text("Warning: " + ", ".join(warning_label(w) for w in warnings))
     st.text(f"Source: {short(item.source, 34) or '-'}")
     seen = item.first_seen_at or item.ingested_at
     st.text(f"Seen {seen.date().isoformat()} · in {item.ingested_at.date().isoformat()}")

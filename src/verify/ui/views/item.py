@@ -56,7 +56,7 @@ def _c2pa_summary(c2pa: dict | None) -> str:
 
 
 SEVERITY = {"red_flag": st.error, "caution": st.warning, "info": st.info}
-SEVERITY_ICON = {"red_flag": "🚩", "caution": "⚠️", "info": "ℹ️"}
+SEVERITY_ICON = {"red_flag": ":material/flag:", "caution": ":material/warning:", "info": ":material/info:"}
 
 
 def show_findings(findings: list[Finding]) -> None:
@@ -66,7 +66,7 @@ def show_findings(findings: list[Finding]) -> None:
     order = {"red_flag": 0, "caution": 1, "info": 2}
     for f in sorted(findings, key=lambda x: order.get(x.severity, 3)):
         show = SEVERITY.get(f.severity, st.info)
-        show(f"**{md(f.title, 200)}**  \n{md(f.evidence, 1000)}", icon=SEVERITY_ICON.get(f.severity, "ℹ️"))
+        show(f"**{md(f.title, 200)}**  \n{md(f.evidence, 1000)}", icon=SEVERITY_ICON.get(f.severity, ":material/info:"))
 
 
 def show_map(view: ItemView) -> None:
@@ -141,15 +141,14 @@ def render() -> None:
     first = earliest_match(view.outcome.matches)
     if first is not None:
         st.error(f"### This picture was in the archive on {seen_date(first.item).date().isoformat()}\n"
-                 f"Archive item {first.item.id}; see the Matches page.", icon="🗂️")
+                 f"Archive item {first.item.id}; see the Matches page.", icon=":material/history:")
     left, right = st.columns([3, 2])
     with left:
         components.show_media(item, state, key="item")
     with right:
         st.markdown("#### Key facts")
-        import pandas as pd
-
-        st.dataframe(pd.DataFrame(key_facts(view.metadata, item), columns=["fact", "value"]), hide_index=True, width="stretch")
+        with st.container(border=True):
+            components.facts(key_facts(view.metadata, item))
         st.markdown("#### Findings")
         show_findings(findings_for(view))
         st.markdown("#### The claim")
@@ -162,8 +161,8 @@ def render() -> None:
             ("Received", f"{item.ingested_at.isoformat(timespec='minutes')} by {item.ingested_by}"),
             ("Note", item.note),
         ]
-        st.dataframe(pd.DataFrame([(k, "" if v is None else str(v)) for k, v in claim_rows], columns=["claim", "value"]),
-                     hide_index=True, width="stretch")
+        with st.container(border=True):
+            components.facts(claim_rows)
     st.markdown("#### Map")
     show_map(view)
     show_tags(view.metadata)

@@ -122,7 +122,7 @@ def render() -> None:
     if first is not None:
         src = f" (source: {md(first.item.source, 80)})" if first.item.source else ""
         st.error(f"### This picture was in the archive on {seen_date(first.item).date().isoformat()}\n"
-                 f"Archive item {first.item.id}{src}.", icon="🗂️")
+                 f"Archive item {first.item.id}{src}.", icon=":material/history:")
     elif outcome.candidates:
         st.info("No confident match; the weaker candidates below are worth a look.")
     else:

@@ -47,7 +47,7 @@ def suggest_warnings(item_id: int, outcome: MatchOutcome, state: ItemState, *, k
     for category, sources in suggested.items():
         with st.container(border=True):
             st.warning(f"Archive item {', '.join(map(str, sources))}, which this matches, carries the warning "
-                       f"**{warning_label(category)}**. Add the same warning here?", icon="⚠️")
+                       f"**{warning_label(category)}**. Add the same warning here?", icon=":material/warning:")
             if st.button(f"Add warning: {warning_label(category)}", key=f"suggest_{key}_{category}"):
                 note = f"Suggested: matches archive item {sources[0]}" if category == "other" else None
                 if _apply(services().add_warning, item_id, state, category=category, note=note):
