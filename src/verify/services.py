@@ -321,6 +321,20 @@ class Services:
             self.statuses[0],
         )
 
+    # -- workbench helpers (notes, exports) ----------------------------------------------------
+
+    def add_note(self, item_id: int, text: str, *, actor: str, expected_version: int | None = None) -> ItemState:
+        """A free note on the record, e.g. the claim that came with a second copy of the same file."""
+        if not text or not text.strip():
+            raise VerifyError("A note cannot be empty.")
+        return self.store.apply_editorial(
+            item_id, require_actor(actor), "note", {"text": text.strip()[:5000]}, expected_version, self.statuses[0]
+        )
+
+    def record_export(self, item_id: int | None, what: str, *, actor: str) -> Event:
+        """Exports leave the desk: the log says who took what out, and when."""
+        return self.store.append_event(item_id, require_actor(actor), "exported", {"what": what})
+
 
 def require_actor(actor: str | None) -> str:
     """Every event is attributed: refuse anonymous changes."""
