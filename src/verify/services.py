@@ -159,6 +159,9 @@ class Services:
         self.store = Store(settings.database_url)
         self.blobs = BlobStore(settings.media_dir)
         self.matcher = Matcher(self.store.iter_fingerprints, self.store.items_by_ids, self.blobs.path_for)
+        # Items this process knows the match index holds; another desk (a second workbench, a CLI
+        # run) sharing the database changes the count, and the index is reloaded before matching.
+        self._known_items = self.store.count_items()
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -242,6 +245,7 @@ class Services:
             raise
         if created:
             self.matcher.add(item.id, analysis.fingerprints)
+            self._known_items += 1
         return IngestResult(item, created, analysis)
 
     # -- match -------------------------------------------------------------------------------
@@ -251,6 +255,7 @@ class Services:
         analysis = self.analyse(Path(path), for_archive=False)
         existing = self.store.item_by_sha(analysis.sha256)
         exclude = exclude_item_id if exclude_item_id is not None else (existing.id if existing else None)
+        self._sync_index()
         outcome = self.matcher.match(analysis.fingerprints, query_path=Path(path), exclude_item_id=exclude)
         return MatchReport(analysis.sha256, analysis.kind, analysis, outcome)
 
@@ -258,7 +263,15 @@ class Services:
         """Matches of a stored item against the rest of the archive."""
         item = self.store.item(item_id)
         fps = self.store.fingerprints(item_id)
+        self._sync_index()
         return self.matcher.match(fps, query_path=self.blobs.path_for(item.sha256), exclude_item_id=item_id)
+
+    def _sync_index(self) -> None:
+        """Reload the in-memory match index when other processes added items to the shared store."""
+        count = self.store.count_items()
+        if count != self._known_items:
+            self.matcher.reset()
+            self._known_items = count
 
     # -- inspect -----------------------------------------------------------------------------
 
