@@ -124,6 +124,19 @@ def test_trusted_proxy_header_is_required_when_configured(desk, monkeypatch):
     assert not at.file_uploader
 
 
+def test_oidc_sign_in_is_offered_when_configured(desk):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "verify", "client_secret": "s",
+                          "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+    at.run()
+    assert "Sign in to the verification desk" in texts(at)
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.text_input and not at.file_uploader
+
+
 # -- upload -----------------------------------------------------------------------------------------
 
 
@@ -474,3 +487,42 @@ def test_unknown_item_in_the_url_is_a_plain_message(desk):
 
 def test_settings_follow_the_data_dir(desk, sqlite_settings):
     assert load_settings().data_dir == sqlite_settings.data_dir
+
+
+# -- hostile input ----------------------------------------------------------------------------------
+
+
+def _png_header_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def test_hostile_uploads_each_get_a_plain_error_and_the_good_one_goes_in(desk):
+    good = jpeg_bytes(photo(80))
+    at = start()
+    up = at.file_uploader[0]
+    up.upload("empty.jpg", b"", "image/jpeg")
+    up.upload("truncated.jpg", good[: len(good) // 3], "image/jpeg")
+    up.upload("bomb.png", _png_header_bomb(), "image/png")
+    up.upload("page.jpg", b"<html><script>alert(1)</script></html>", "text/html")
+    up.upload("../../etc/\x07passwd\n.jpg", good, "image/jpeg")
+    at.text_input(key="claim_source").input("<script>alert(1)</script>")
+    button(at, "Upload and check").click().run()
+    assert not at.exception
+    shown = texts(at)
+    assert shown.count("Stored as item") == 1
+    assert "The file is empty" in shown
+    assert "too many pixels" in shown or "beyond the limit" in shown
+    assert "This is a text file" in shown
+    assert "Traceback" not in shown and "/tmp/" not in shown and str(desk.settings.data_dir) not in shown
+    (item, _s, _w), = desk.list_items()
+    assert item.filename == "_passwd_.jpg"
+    assert item.source == "<script>alert(1)</script>"  # stored verbatim, shown as text
+    for body in markdown_bodies(at):
+        assert "<script" not in body

@@ -38,6 +38,7 @@ class Settings:
     actor: str | None = None
     verdict_statuses: tuple[str, ...] = ()
     map_tiles_url: str | None = None
+    trusted_header: str | None = None
 
     @property
     def database_url(self) -> str:
@@ -64,6 +65,7 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("actor", "VERIFY_ACTOR", str, "Name recorded on events made from the command line."),
     ("verdict_statuses", "VERIFY_VERDICT_STATUSES", str, "Comma-separated verdict statuses (default: the built-in list)."),
     ("map_tiles_url", "VERIFY_MAP_TILES", str, "Online map tile URL template; maps are offline when unset."),
+    ("trusted_header", "VERIFY_TRUSTED_HEADER", str, "Request header naming the editor, set by a trusted reverse proxy (workbench)."),
 ]
 
 

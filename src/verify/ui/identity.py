@@ -9,11 +9,10 @@ Three ways, strongest first:
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from verify.services import require_actor
+from verify.ui.resources import settings
 
 NAME_KEY = "editor_name"
 
@@ -25,10 +24,17 @@ def _oidc_configured() -> bool:
         return False
 
 
+def _logged_in() -> bool:
+    try:
+        return bool(st.user.is_logged_in)
+    except (AttributeError, KeyError):  # no auth runtime (tests, misconfiguration)
+        return False
+
+
 def method() -> str:
     if _oidc_configured():
         return "oidc"
-    if os.environ.get("VERIFY_TRUSTED_HEADER"):
+    if settings().trusted_header:
         return "header"
     return "name"
 
@@ -37,7 +43,7 @@ def current() -> str | None:
     """The editor's name, or None if nobody is identified yet (no UI drawn here)."""
     how = method()
     if how == "oidc":
-        if not st.user.is_logged_in:
+        if not _logged_in():
             return None
         for key in ("email", "preferred_username", "name", "sub"):
             value = st.user.get(key)
@@ -45,7 +51,7 @@ def current() -> str | None:
                 return require_actor(str(value))
         return None
     if how == "header":
-        value = st.context.headers.get(os.environ["VERIFY_TRUSTED_HEADER"])
+        value = st.context.headers.get(settings().trusted_header or "")
         return require_actor(value) if value and value.strip() else None
     name = st.session_state.get(NAME_KEY)
     return name or None

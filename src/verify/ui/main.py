@@ -19,22 +19,14 @@ log = logging.getLogger(__name__)
 
 def run() -> None:
     st.set_page_config(page_title="verify", page_icon=":material/fact_check:", layout="wide")
-    identity.require()
-    pages = nav.build()
-    current = st.navigation(list(pages.values()), position="sidebar", expanded=True)
-    identity.sidebar()
     try:
+        identity.require()
+        pages = nav.build()
+        current = st.navigation(list(pages.values()), position="sidebar", expanded=True)
+        identity.sidebar()
         current.run()
     except VerifyError as exc:
         st.error(str(exc))
-    except Exception as exc:  # noqa: BLE001 - last line of defence for the page
-        if _is_control_flow(exc):
-            raise
+    except Exception:  # noqa: BLE001 - last line of defence; st.rerun/st.stop are BaseException and pass
         log.exception("page failed")
         st.error("Something went wrong on this page; nothing was changed. Reload the page and try again.")
-
-
-def _is_control_flow(exc: BaseException) -> bool:
-    """Streamlit's rerun/stop/switch-page signals must pass through untouched."""
-    name = type(exc).__name__
-    return name in {"RerunException", "StopException"} or type(exc).__module__.startswith("streamlit.runtime.scriptrunner")
