@@ -54,7 +54,9 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "(0.420 s). The video packets' timestamps span 0.50 s, so neither is the frame-exact length.",
 }  # fmt: skip
 
-VENDOR_GROUPS = ("MakerNotes", "Canon", "Nikon", "Sony", "Olympus", "Reconyx", "FLIR", "CIFF", "H264", "PictureInfo", "FotoStation")
+VENDOR_GROUPS = ("MakerNotes", "Canon", "Nikon", "Sony", "Olympus", "Reconyx", "FLIR", "CIFF", "PictureInfo", "FotoStation")
+# ExifTool prints AVCHD makes as a numeric code with -n; these are its own names for the codes.
+H264_MAKES = {0x0103: "Panasonic", 0x0108: "Sony", 0x1011: "Canon", 0x1104: "JVC"}
 
 
 @dataclass
@@ -116,7 +118,7 @@ def _time_agrees(reference: str, subsec: Any, offset: Any, ours: str | None) -> 
     """Wall clock exact, sub-seconds exact when recorded, offset exact when recorded."""
     if not ours:
         return False
-    ref = str(reference).strip()
+    ref = str(reference).strip().removesuffix(" DST")  # AVCHD marks daylight saving time in words
     wall = ref[:19].replace(":", "-", 2).replace(" ", "T")
     if ours[:19] != wall:
         return False
@@ -147,14 +149,17 @@ def _compare(name: str, r: dict[str, Any], m: Metadata) -> tuple[list[Comparison
         out.append(Comparison(name, field, agree, ref, detail))
 
     for field in ("Make", "Model", "Software"):
-        k, v = _first(r, f"IFD0:{field}", f"XMP-tiff:{field}", f"XMP-exif:{field}", f"Keys:{field}", f"UserData:{field}")
+        k, v = _first(r, f"IFD0:{field}", f"XMP-tiff:{field}", f"XMP-exif:{field}", f"Keys:{field}", f"UserData:{field}", f"H264:{field}")
+        if k == "H264:Make":
+            v = H264_MAKES.get(int(v), v)
         ours_value = getattr(m, field.lower())
         if k:
             add(field.lower(), k, ours_value is not None and str(v).strip() == ours_value, f"exiftool {v!r}, ours {ours_value!r}")
         elif any(key.split(":", 1)[0] in VENDOR_GROUPS and key.endswith(f":{field}") for key in r):
             vendor_only.append(field.lower())
 
-    date_keys = ("ExifIFD:DateTimeOriginal", "IFD0:DateTimeOriginal", "XMP-exif:DateTimeOriginal", "Keys:CreationDate", "UserData:DateTimeOriginal")
+    date_keys = ("ExifIFD:DateTimeOriginal", "IFD0:DateTimeOriginal", "XMP-exif:DateTimeOriginal", "Keys:CreationDate",
+                 "UserData:DateTimeOriginal", "H264:DateTimeOriginal")  # fmt: skip
     k, v = _first(r, *date_keys)
     if k:
         exif = k.startswith(("ExifIFD", "IFD0"))
@@ -196,7 +201,13 @@ def _compare(name: str, r: dict[str, Any], m: Metadata) -> tuple[list[Comparison
             add("size", k, (m.width, m.height) == (w, h), f"exiftool {w}x{h}, ours {m.width}x{m.height}")
         return out, vendor_only
 
-    track = next((t for t in ("Track1", "Track2", "Track3", "Track4", "Track5") if r.get(f"{t}:HandlerType") == "vide"), None)
+    tracks = ("Track1", "Track2", "Track3", "Track4", "Track5")
+    # The video track: handler 'vide'; ExifTool's JSON keeps only the first of a track's two handler
+    # boxes, which in QuickTime files can be the data handler ('alis'), so fall back to the track
+    # with a picture size.
+    track = next((t for t in tracks if r.get(f"{t}:HandlerType") == "vide"), None) or next(
+        (t for t in tracks if (r.get(f"{t}:ImageWidth") or 0) > 0), None
+    )
     if track and isinstance(r.get(f"{track}:MediaDuration"), int | Decimal):
         ref = float(r[f"{track}:MediaDuration"])
         add("duration", f"{track}:MediaDuration", m.duration_s is not None and abs(m.duration_s - ref) <= 0.001, f"exiftool {ref}, ours {m.duration_s}")

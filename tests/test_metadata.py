@@ -389,3 +389,50 @@ def test_c2pa_reading_is_offline() -> None:
     assert OFFLINE_SETTINGS["verify"]["remote_manifest_fetch"] is False
     assert OFFLINE_SETTINGS["verify"]["ocsp_fetch"] is False
 
+
+
+def test_avchd_mdpm_block(tmp_path: Path) -> None:
+    """Date with zone and DST, make code and model from an AVCHD camcorder's H.264 SEI."""
+    from verify.metadata.avchd import MDPM_MARKER, read_mdpm
+
+    entries = [(0x13, b"\x13\x10\x00\x00"), (0x18, b"\x44\x20\x19\x04"), (0x19, b"\x24\x22\x24\x00"),
+               (0xE0, b"\x01\x08\x31\x00"), (0xE4, b"ILCE"), (0xE5, b"-7M3"), (0xE6, b"\x00\x00\x00\x00")]  # fmt: skip
+    block = bytes([len(entries)]) + b"".join(bytes([tag]) + data for tag, data in entries)
+    escaped = bytearray()
+    zeros = 0
+    for b in block:  # what the encoder does: never three bytes 00 00 0x (x <= 3) in a NAL unit
+        if zeros >= 2 and b <= 3:
+            escaped.append(3)
+            zeros = 0
+        escaped.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+    path = write(tmp_path / "clip.mts", b"\x47" * 500 + MDPM_MARKER + bytes(escaped) + b"\x80" * 100)
+    found = read_mdpm(path)
+    assert found is not None
+    assert (found.captured_at, found.has_offset, found.dst) == ("2019-04-24T22:24:00+02:00", True, True)
+    assert (found.make, found.model) == ("Sony", "ILCE-7M3")
+    assert read_mdpm(write(tmp_path / "none.mts", b"\x47" * 1000)) is None
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "TIFF", "HEIF"])
+def test_other_image_containers(tmp_path: Path, cfg: Settings, fmt: str) -> None:
+    from factories import exif_bytes
+
+    exif = exif_bytes(make="Google", model="Pixel 8", datetime_original="2024:04:05 06:07:08", offset="+01:00", gps=(51.5007, -0.1246))
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="Snapseed 2.0"/></rdf:RDF></x:xmpmeta>'
+    buf = io.BytesIO()
+    im = photo(12, (200, 150))
+    if fmt == "HEIF":
+        pillow_heif = pytest.importorskip("pillow_heif")
+        try:
+            pillow_heif.from_pillow(im).save(buf, format="HEIF", exif=exif, xmp=xmp)
+        except Exception as exc:  # the wheel may ship without an HEVC encoder
+            pytest.skip(f"no HEIF encoder here: {exc}")
+    else:
+        im.save(buf, fmt, exif=exif, xmp=xmp) if fmt == "WEBP" else im.save(buf, fmt, exif=exif)
+    path = write(tmp_path / f"x.{fmt.lower()}", buf.getvalue())
+    m = metadata.read(path, sniff_file(path), cfg)
+    assert (m.make, m.model, m.captured_at) == ("Google", "Pixel 8", "2024-04-05T06:07:08+01:00"), m.errors
+    assert m.gps is not None and abs(m.gps.lat - 51.5007) < 1e-5
+    if fmt != "TIFF":
+        assert m.xmp.get("xmp:CreatorTool") == "Snapseed 2.0"

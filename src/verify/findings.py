@@ -71,6 +71,7 @@ _CAPTURE_DATES = (
     "QuickTime DateTimeOriginal",
     "QuickTime ContentCreateDate",
     "QuickTime CreateDate (UTC)",
+    "AVCHD DateTimeOriginal",
 )
 _AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from verify.config import Settings
 from verify.metadata import xmp as xmp_reader
+from verify.metadata.avchd import read_mdpm
 from verify.metadata.isobmff import read_movie_boxes
 from verify.metadata.parsing import clean_text, parse_iso6709, quicktime_datetime, raw_text
 from verify.models import GPS, Metadata
@@ -44,6 +45,8 @@ def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
             meta.errors.extend(boxes.errors)
             tags.update(boxes.tags)
     _read_streams(path, meta, tags)
+    if meta.mime == "video/mp2t":
+        _read_avchd(path, meta)
     for key, value in tags.items():
         meta.raw.setdefault(f"QuickTime:{key}", raw_text(value))
     if tags or (boxes and boxes.found_moov):
@@ -80,6 +83,27 @@ def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
     _location(meta, tags, boxes.loci if boxes else None)
     if meta.xmp:
         xmp_reader.apply(meta)
+
+
+def _read_avchd(path: Path, meta: Metadata) -> None:
+    """Camcorder date, make and model from the H.264 stream's MDPM block (AVCHD)."""
+    try:
+        found = read_mdpm(path)
+    except (OSError, ValueError, IndexError) as exc:
+        meta.errors.append(f"The camcorder metadata (AVCHD) could not be read: {_reason(exc)}.")
+        return
+    if found is None:
+        return
+    meta.sources.append("AVCHD")
+    meta.make = meta.make or found.make
+    meta.model = meta.model or found.model
+    for key, value in (("Make", found.make), ("Model", found.model), ("DateTimeOriginal", found.captured_at)):
+        if value:
+            meta.raw[f"H264:{key}"] = value + (" DST" if key == "DateTimeOriginal" and found.dst else "")
+    if found.captured_at:
+        meta.dates["AVCHD DateTimeOriginal"] = found.captured_at
+        meta.captured_at, meta.captured_at_has_offset = found.captured_at, found.has_offset
+        meta.captured_at_source = "AVCHD DateTimeOriginal"
 
 
 def _read_streams(path: Path, meta: Metadata, tags: dict[str, str]) -> None:
