@@ -7,7 +7,6 @@ file that cannot be read is one readable line, never a traceback.
 
 from __future__ import annotations
 
-import csv
 import getpass
 import json
 import os
@@ -15,8 +14,8 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,8 @@ import click
 from verify.config import Settings, load_settings
 from verify.errors import UnsupportedMedia, VerifyError
 from verify.models import Claim, Match
-from verify.services import Analysis, Services, analyse
+from verify.manifest import parse_when, read_manifest
+from verify.services import Analysis, Services
 from verify.sandbox import analyse_isolated
 
 MEDIA_EXTENSIONS = {
@@ -53,13 +53,10 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _parse_when(value: str | None) -> datetime | None:
-    if not value:
-        return None
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD or an ISO 8601 time)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parse_when(value)
+    except VerifyError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _walk(paths: Iterable[str]) -> Iterator[tuple[Path, str | None]]:
@@ -337,36 +334,6 @@ def index(paths: tuple[str, ...], data_dir: str | None, db: str | None, workers:
     services.close()
     if added + present == 0 and problems:
         sys.exit(1)
-
-
-def read_manifest(path: Path) -> dict[str, Claim]:
-    """Per-file claims from a CSV; ``file`` is relative to the manifest's folder."""
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise VerifyError(f"The manifest cannot be read: {exc.strerror}.") from exc
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise VerifyError(f"The manifest is not a UTF-8 CSV file: {exc}.") from exc
-    claims: dict[str, Claim] = {}
-    for n, row in enumerate(rows, start=2):
-        name = (row.get("file") or row.get("path") or "").strip()
-        if not name:
-            raise VerifyError(f"Manifest line {n} has no 'file' column value.")
-        try:
-            claims[str((path.parent / name).resolve())] = Claim(
-                source=(row.get("source") or "").strip() or None,
-                source_url=(row.get("source_url") or "").strip() or None,
-                first_seen_at=_parse_when(row.get("first_seen") or row.get("first_seen_at")),
-                claimed_place=(row.get("claimed_place") or row.get("place") or "").strip() or None,
-                claimed_lat=float(row["lat"]) if (row.get("lat") or "").strip() else None,
-                claimed_lon=float(row["lon"]) if (row.get("lon") or "").strip() else None,
-                claimed_date=date.fromisoformat(row["claimed_date"].strip()) if (row.get("claimed_date") or "").strip() else None,
-                note=(row.get("note") or "").strip() or None,
-            )
-        except (ValueError, click.BadParameter) as exc:
-            raise VerifyError(f"Manifest line {n}: {exc}") from exc
-    return claims
 
 
 def claim_for(path: Path, claims: dict[str, Claim], source: str | None, first_seen: datetime | None) -> Claim:
