@@ -18,6 +18,8 @@ from verify.config import Settings
 from verify.media import Sniffed
 from verify.models import Metadata
 
+MAX_RAW_TAGS = 3000
+
 
 def read(path: Path, sniffed: Sniffed, settings: Settings) -> Metadata:
     from verify.metadata import c2pa, exiftool, image, video
@@ -32,6 +34,10 @@ def read(path: Path, sniffed: Sniffed, settings: Settings) -> Metadata:
     if exiftool.available():
         _run(meta, "ExifTool could not read the file", lambda: exiftool.enrich(path, meta))
     meta.sources = list(dict.fromkeys(meta.sources))
+    if len(meta.raw) > MAX_RAW_TAGS:  # a hostile file can declare tens of thousands of tags
+        kept = dict(list(meta.raw.items())[:MAX_RAW_TAGS])
+        kept["verify:truncated"] = f"{len(meta.raw) - MAX_RAW_TAGS} more tags not kept"
+        meta.raw = kept
     return meta
 
 
