@@ -1,36 +1,58 @@
-"""Perceptual fingerprints of images and of video keyframes.
+"""Perceptual fingerprints of images and of video frames.
 
-``compute`` is the single entry point: it decodes the file once (reduced size for images,
-keyframes for video) and runs every registered algorithm over the result.
+``compute`` is the single entry point: it decodes the file once (a small grey decode for images,
+dense motion-adaptive frames for video) and hashes every view the matcher needs. ``for_archive``
+selects the archive-side views (crops) or the query-side views (mirrors); both sides hash the full
+picture, the picture with its borders trimmed and the photo found inside a screenshot or frame.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from verify.config import Settings
 from verify.fingerprints.base import Fingerprinter
-from verify.fingerprints.phash import PHash
-from verify.media import Sniffed, decode_reduced, iter_keyframes
+from verify.fingerprints.phash import VARIANTS, PHashV2
+from verify.fingerprints.video import video_fingerprints
+from verify.media import Sniffed, decode_reduced
 from verify.models import Fingerprint
 
-ALGORITHMS: dict[str, Fingerprinter] = {fp.name: fp for fp in (PHash(),)}
+PHASH = PHashV2()
+ALGORITHMS: dict[str, Fingerprinter] = {fp.name: fp for fp in (PHASH,)}
 
-#: Seconds between sampled video frames when a codec marks few keyframes.
-VIDEO_MIN_GAP_S = 0.5
+#: Images are decoded (JPEG draft) to at least this many pixels on the short side for hashing:
+#: enough for a 60% crop or a photo inside a screenshot to still be well above 32x32.
+HASH_DECODE_TARGET = 160
+
+
+def hash_view(gray: np.ndarray, short: int = HASH_DECODE_TARGET) -> np.ndarray:
+    """Scale a grey array so its short side is about ``short`` pixels (area averaging, OpenCV)."""
+    h, w = gray.shape
+    if min(h, w) <= short * 1.25:
+        return gray
+    scale = short / min(h, w)
+    return cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def compute_image(path: Path, max_pixels: int, *, for_archive: bool = True) -> list[Fingerprint]:
+    # Ask the JPEG decoder for a little more than we hash so that it picks its cheapest scale
+    # and decode_reduced does not resample again; OpenCV's area resize is faster than Pillow's.
+    image = decode_reduced(path, max_pixels, target=HASH_DECODE_TARGET * 2, mode="L")
+    return PHASH.fingerprint_gray(hash_view(np.asarray(image)), for_archive=for_archive)
 
 
 def compute(path: Path, sniffed: Sniffed, settings: Settings, *, for_archive: bool = True) -> list[Fingerprint]:
-    """Fingerprints for one file; raises ``UnreadableMedia`` when it cannot be decoded."""
+    """Fingerprints for one file; raises ``UnreadableMedia`` when it cannot be decoded.
+
+    A picture with too little in it (flat, black, blank) yields no fingerprints: it cannot be
+    told apart from other such pictures, so it is better not matched at all.
+    """
     if sniffed.kind == "image":
-        image = decode_reduced(path, settings.max_image_pixels)
-        return [fp for algo in ALGORITHMS.values() for fp in algo.fingerprint_image(image, for_archive=for_archive)]
-    out: list[Fingerprint] = []
-    for t, frame in iter_keyframes(path, min_gap_s=VIDEO_MIN_GAP_S):
-        frame.thumbnail((512, 512))
-        for algo in ALGORITHMS.values():
-            out.extend(algo.fingerprint_image(frame, for_archive=for_archive, frame_time_s=round(t, 3)))
-    return out
+        return compute_image(path, settings.max_image_pixels, for_archive=for_archive)
+    return video_fingerprints(path, PHASH, for_archive=for_archive)
 
 
-__all__ = ["ALGORITHMS", "Fingerprinter", "compute"]
+__all__ = ["ALGORITHMS", "PHASH", "VARIANTS", "Fingerprinter", "compute", "compute_image"]

@@ -2,7 +2,8 @@
 
 A new algorithm is one new module that subclasses ``Fingerprinter`` and is listed in
 ``fingerprints.ALGORITHMS``; the store, the index and the front ends only see ``Fingerprint``
-records (algorithm, variant, packed bits, frame time).
+records (algorithm, variant, packed bits, frame time). Algorithm names carry a version
+(``phash-v2``) so fingerprints stored by an older version are recognisably stale.
 """
 
 from __future__ import annotations

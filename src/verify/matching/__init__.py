@@ -1,22 +1,56 @@
-"""Matching a query against the archive: shortlist by hash, then decide.
+"""Matching a query against the archive: shortlist by hash, confirm by geometry, score.
 
-``Matcher`` owns the in-memory index (loaded from the store once, updated on ingest) and turns
-index hits into ``Match`` records: confident ``matches`` and weaker ``candidates``.
+``Matcher`` owns the in-memory index (loaded from the store once, updated on ingest). A match runs:
+
+1. every query hash (all views, all sampled frames) against the index in one pass, keeping hits up
+   to ``SHORTLIST_DISTANCE`` bits: a wide net, because the right original is usually the nearest
+   hash even when it is far (crops, rotations, overlays);
+2. the nearest ``SHORTLIST`` items go on to keypoint confirmation (``confirm.py``) between the query
+   file and the archive original (or the right frame of a video);
+3. video against video adds the temporal view: the share of query frames matching the archived
+   clip at one consistent time offset.
+
+``matches`` are confirmed (the same picture or footage); ``candidates`` are near misses worth a look.
+Every ``Match`` carries the method and, in ``detail``, the figures behind the decision.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from verify.fingerprints import ALGORITHMS
+from verify.fingerprints import ALGORITHMS, compute_image
+from verify.fingerprints.phash import MIRRORED
+from verify.matching.confirm import CANDIDATE_INLIERS, NO_GEOMETRY, FeatureCache, Geometry, QueryFeatures, confirm, load_gray
 from verify.matching.index import HammingIndex, Hit
+from verify.media import sniff_file
 from verify.models import Fingerprint, Match, MediaItem
 
-#: Hits up to this many bits (of 64) are worth showing an editor as candidates.
-CANDIDATE_DISTANCE = 14
+#: Index hits up to this many bits (of 64) may enter the shortlist.
+SHORTLIST_DISTANCE = 22
+#: Hits kept per query hash.
+HITS_PER_HASH = 32
+#: Items per query sent to keypoint confirmation, nearest first.
+SHORTLIST = 10
+#: Once an item is confirmed, further shortlisted items are checked only up to this distance.
+AFTER_MATCH_DISTANCE = 12
+#: The mirrored orientation is also checked when some hash of that orientation is this close.
+OTHER_ORIENTATION_DISTANCE = 16
+#: Without a geometric check (no file to compare), a hash this close counts as the same picture.
+HASH_CONFIDENT = 4
+#: A hash this close makes an unconfirmed item worth a look.
+CANDIDATE_DISTANCE = 12
+#: Video: a frame pair counts when its hashes are this close...
+FRAME_DISTANCE = 12
+#: ...and agrees with the clip's time offset within this many seconds.
+OFFSET_TOLERANCE_S = 1.5
+#: Video vs video: share of query frames matched at one offset for a confident match by hashes alone.
+VIDEO_SHARE_CONFIDENT = 0.5
+#: Video vs video with a geometric confirmation of the best frame pair.
+VIDEO_SHARE_CONFIRMED = 0.2
 
 
 @dataclass
@@ -25,18 +59,30 @@ class MatchOutcome:
     candidates: list[Match] = field(default_factory=list)
 
 
+@dataclass
+class _ItemHits:
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def best(self) -> Hit:
+        return min(self.hits, key=lambda h: h.distance)
+
+
 class Matcher:
     def __init__(
         self,
         load_fingerprints: Callable[[], object],
         load_items: Callable[[list[int]], dict[int, MediaItem]],
         blob_path: Callable[[str], Path] | None = None,
+        *,
+        cache_size: int = 512,
     ) -> None:
         self._load_fingerprints = load_fingerprints
         self._load_items = load_items
         self._blob_path = blob_path
         self._index: HammingIndex | None = None
         self._lock = threading.Lock()
+        self.features = FeatureCache(cache_size)
 
     @property
     def index(self) -> HammingIndex:
@@ -55,13 +101,13 @@ class Matcher:
             return self._index
 
     def add(self, item_id: int, fingerprints: list[Fingerprint]) -> None:
-        index = self.index
-        with self._lock:
-            index.add(item_id, fingerprints)
+        self.index.add(item_id, [fp for fp in fingerprints if fp.algorithm in ALGORITHMS])
 
     def reset(self) -> None:
         with self._lock:
             self._index = None
+
+    # -- matching ------------------------------------------------------------------------------
 
     def match(
         self,
@@ -70,32 +116,205 @@ class Matcher:
         query_path: Path | None = None,
         exclude_item_id: int | None = None,
     ) -> MatchOutcome:
-        best: dict[int, Hit] = {}
-        for fp in fingerprints:
-            algo = ALGORITHMS.get(fp.algorithm)
-            if algo is None:
-                continue
-            for hit in self.index.search(fp, CANDIDATE_DISTANCE, exclude_item=exclude_item_id):
-                if hit.item_id not in best or hit.distance < best[hit.item_id].distance:
-                    best[hit.item_id] = hit
-        items = self._load_items(list(best))
+        queries = [fp for fp in fingerprints if fp.algorithm in ALGORITHMS]
+        queries = self._with_query_views(queries, query_path)
+        if not queries:
+            return MatchOutcome()
+        query_is_video = any(fp.frame_time_s is not None for fp in queries)
+        hits = self.index.search_many(queries, SHORTLIST_DISTANCE, exclude_item=exclude_item_id, limit=HITS_PER_HASH)
+        per_item: dict[int, _ItemHits] = {}
+        for row in hits:
+            for h in row:
+                per_item.setdefault(h.item_id, _ItemHits()).hits.append(h)
+        if not per_item:
+            return MatchOutcome()
+        query_times = sorted({fp.frame_time_s for fp in queries if fp.frame_time_s is not None})
+        ranked = sorted(per_item, key=lambda i: self._rank_key(per_item[i], query_is_video))[:SHORTLIST]
+        ranked_best = {i: per_item[i].best.distance for i in ranked}
+        items = self._load_items(ranked)
+        qfeats = QueryFeatures(query_path)
         outcome = MatchOutcome()
-        for item_id, hit in sorted(best.items(), key=lambda kv: kv[1].distance):
+        for item_id in ranked:
             item = items.get(item_id)
             if item is None:
                 continue
-            algo = ALGORITHMS[fingerprints[0].algorithm] if fingerprints else None
-            bits = algo.bits if algo else 64
-            threshold = algo.threshold if algo else 8
-            confident = hit.distance <= threshold
-            m = Match(
-                item=item,
-                score=round(1 - hit.distance / bits, 4),
-                distance=hit.distance,
-                method=f"{fingerprints[0].algorithm}:{hit.query_variant}~{hit.variant}",
-                query_time_s=hit.query_time_s,
-                match_time_s=hit.frame_time_s,
-                confident=confident,
-            )
-            (outcome.matches if confident else outcome.candidates).append(m)
+            if outcome.matches and not query_is_video and ranked_best[item_id] > AFTER_MATCH_DISTANCE:
+                # Found it: further items are only checked when their hashes are close (other copies).
+                continue
+            if query_is_video and item.kind == "video":
+                m = self._video_vs_video(item, per_item[item_id], query_times, qfeats)
+            else:
+                m = self._single(item, per_item[item_id], qfeats)
+            if m is not None:
+                (outcome.matches if m.confident else outcome.candidates).append(m)
+        outcome.matches.sort(key=lambda m: (-m.score, m.distance))
+        outcome.candidates.sort(key=lambda m: (-m.score, m.distance))
         return outcome
+
+    def _with_query_views(self, queries: list[Fingerprint], query_path: Path | None) -> list[Fingerprint]:
+        """A stored item is matched with its archive-side hashes; add the query-side views (mirror)."""
+        if query_path is None or not queries or any(fp.variant in MIRRORED for fp in queries):
+            return queries
+        if any(fp.frame_time_s is not None for fp in queries):
+            return queries
+        try:
+            if sniff_file(query_path).kind != "image":
+                return queries
+            extra = compute_image(query_path, 400_000_000, for_archive=False)
+        except Exception:
+            return queries
+        seen = {(fp.variant, fp.value) for fp in queries}
+        return queries + [fp for fp in extra if (fp.variant, fp.value) not in seen]
+
+    @staticmethod
+    def _rank_key(h: _ItemHits, query_is_video: bool) -> tuple[float, ...]:
+        best = h.best.distance
+        if not query_is_video:
+            return (best,)
+        frames = len({x.query_time_s for x in h.hits if x.distance <= FRAME_DISTANCE})
+        return (-frames, best)
+
+    def _archive_features(self, item: MediaItem, time_s: float | None):  # type: ignore[no-untyped-def]
+        if self._blob_path is None:
+            return None
+        path = self._blob_path(item.sha256)
+        if not Path(path).exists():
+            return None
+        key = (item.sha256, None if time_s is None else round(time_s, 3))
+        return self.features.get(key, lambda: load_gray(Path(path), time_s))
+
+    def _geometry(self, item: MediaItem, hit: Hit, qfeats: QueryFeatures, both: bool = True) -> Geometry:
+        if qfeats.path is None:
+            return NO_GEOMETRY
+        archive = self._archive_features(item, hit.frame_time_s if item.kind == "video" else None)
+        region = hit.query_variant.split("-")[0] if hit.query_variant.startswith(("trim", "inner", "strip")) else "full"
+        return confirm(qfeats, archive, time_s=hit.query_time_s, mirror_first=hit.query_variant in MIRRORED, both=both, region=region)
+
+    def _single(self, item: MediaItem, ih: _ItemHits, qfeats: QueryFeatures) -> Match | None:
+        """A still against a still or a video, or a video frame against a still: the best pairs."""
+        ordered = sorted(ih.hits, key=lambda h: h.distance)
+        tried: set[tuple[float | None, float | None]] = set()
+        geometry, used = NO_GEOMETRY, ordered[0]
+        can_check = qfeats.path is not None and self._blob_path is not None
+        if can_check:
+            # Up to two distinct frame pairs (videos have many near-identical ones).
+            for h in ordered:
+                key = (None if h.query_time_s is None else round(h.query_time_s, 1), None if h.frame_time_s is None else round(h.frame_time_s, 1))
+                if key in tried:
+                    continue
+                tried.add(key)
+                # The other orientation is tried only when the hashes hint at it too.
+                mirrored = h.query_variant in MIRRORED
+                both = any((x.query_variant in MIRRORED) != mirrored and x.distance <= OTHER_ORIENTATION_DISTANCE for x in ordered)
+                g = self._geometry(item, h, qfeats, both)
+                if (g.confirmed, g.plausible, g.inliers) > (geometry.confirmed, geometry.plausible, geometry.inliers):
+                    geometry, used = g, h
+                if g.confirmed or len(tried) >= 2:
+                    break
+        best = ordered[0]
+        hash_sim = max(0.0, 1 - best.distance / 32)
+        detail: dict[str, object] = {"hash_distance": best.distance, "query_variant": best.query_variant, "archive_variant": best.variant}
+        if geometry is not NO_GEOMETRY:
+            detail.update(inliers=geometry.inliers, good_matches=geometry.good_matches, mirrored=geometry.mirrored,
+                          spread_query=geometry.spread_query, spread_archive=geometry.spread_archive)  # fmt: skip
+        if geometry.confirmed:
+            confident = True
+            score = 0.5 + 0.5 * max(min(1.0, geometry.inliers / CONFIRM_SCALE), hash_sim)
+        elif not can_check or geometry is NO_GEOMETRY or (geometry.good_matches < CANDIDATE_INLIERS and best.distance <= HASH_CONFIDENT - 2):
+            # No file to compare (or too few keypoints to judge): the hash alone decides, strictly.
+            confident = best.distance <= HASH_CONFIDENT and best.variant in ("full", "trim", "inner") and not best.query_variant.startswith("crop")
+            score = (0.5 + 0.5 * hash_sim) if confident else 0.5 * hash_sim
+        else:
+            confident = False
+            score = 0.5 * max(hash_sim, min(1.0, geometry.inliers / CONFIRM_SCALE))
+        if not confident and best.distance > CANDIDATE_DISTANCE and not geometry.promising:
+            return None
+        method = _method(used, geometry)
+        return Match(
+            item=item,
+            score=round(score, 4),
+            distance=best.distance,
+            method=method,
+            query_time_s=used.query_time_s,
+            match_time_s=used.frame_time_s,
+            confident=confident,
+            detail=detail,
+        )
+
+    def _video_vs_video(self, item: MediaItem, ih: _ItemHits, query_times: list[float], qfeats: QueryFeatures) -> Match | None:
+        """Share of the query's frames found in the archived clip at one consistent time offset."""
+        best_per_time: dict[float, Hit] = {}
+        for h in ih.hits:
+            if h.query_time_s is None or h.frame_time_s is None or h.distance > FRAME_DISTANCE:
+                continue
+            cur = best_per_time.get(h.query_time_s)
+            if cur is None or h.distance < cur.distance:
+                best_per_time[h.query_time_s] = h
+        total = max(1, len(query_times))
+        if not best_per_time:
+            return self._single(item, ih, qfeats)
+        votes = Counter(round((h.frame_time_s - h.query_time_s) * 2) / 2 for h in best_per_time.values())  # type: ignore[operator]
+        # The offset with the most frames within the tolerance.
+        offset = max(votes, key=lambda o: sum(c for v, c in votes.items() if abs(v - o) <= OFFSET_TOLERANCE_S))
+        consistent: list[Hit] = []
+        for h in ih.hits:
+            if h.query_time_s is None or h.frame_time_s is None or h.distance > FRAME_DISTANCE:
+                continue
+            if abs((h.frame_time_s - h.query_time_s) - offset) <= OFFSET_TOLERANCE_S:
+                consistent.append(h)
+        matched_times = {h.query_time_s for h in consistent}
+        share = len(matched_times) / total
+        # The precise offset: median over the consistent frame pairs (nearest per query frame).
+        nearest: dict[float, Hit] = {}
+        for h in consistent:
+            cur = nearest.get(h.query_time_s)  # type: ignore[arg-type]
+            if cur is None or h.distance < cur.distance:
+                nearest[h.query_time_s] = h  # type: ignore[index]
+        offsets = sorted(h.frame_time_s - h.query_time_s for h in nearest.values())  # type: ignore[operator]
+        precise = offsets[len(offsets) // 2] if offsets else offset
+        best = min(consistent, key=lambda h: h.distance) if consistent else ih.best
+        geometry = NO_GEOMETRY
+        if qfeats.path is not None and self._blob_path is not None:
+            geometry = self._geometry(item, best, qfeats)
+        confident = (share >= VIDEO_SHARE_CONFIDENT and len(matched_times) >= min(2, total)) or (
+            geometry.confirmed and share >= VIDEO_SHARE_CONFIRMED
+        )
+        if not confident and best.distance > CANDIDATE_DISTANCE and not geometry.promising:
+            return None
+        score = (0.5 + 0.5 * share) if confident else 0.5 * share
+        detail: dict[str, object] = {
+            "frames_matched": len(matched_times),
+            "frames_total": total,
+            "share": round(share, 3),
+            "offset_s": round(precise, 2),
+            "hash_distance": best.distance,
+        }
+        if geometry is not NO_GEOMETRY:
+            detail.update(inliers=geometry.inliers, mirrored=geometry.mirrored)
+        method = f"phash-v2 frames {len(matched_times)}/{total} at {precise:+.1f}s" + (f", orb {geometry.inliers} inliers" if geometry.inliers else "")
+        return Match(
+            item=item,
+            score=round(score, 4),
+            distance=best.distance,
+            method=method,
+            query_time_s=best.query_time_s,
+            match_time_s=best.frame_time_s,
+            confident=confident,
+            detail=detail,
+        )
+
+
+#: Inliers at which an unconfirmed candidate's geometric score saturates.
+CONFIRM_SCALE = 60
+
+
+def _method(hit: Hit, geometry: Geometry) -> str:
+    text = f"phash-v2 {hit.query_variant}~{hit.variant} d={hit.distance}"
+    if geometry is not NO_GEOMETRY:
+        text += f", orb {geometry.inliers} inliers" + (" mirrored" if geometry.mirrored else "")
+        if geometry.confirmed:
+            text += " (confirmed)"
+    return text
+
+
+__all__ = ["HammingIndex", "MatchOutcome", "Matcher"]

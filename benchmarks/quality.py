@@ -1,0 +1,175 @@
+"""Quality benchmark: recall per re-posting transform and the false-match rate, against plain pHash.
+
+Archive: the corpus photos (four in five; the fifth are held out as never-indexed negatives) plus
+generated photo-like pictures as distractors. Queries: every transform in ``transforms.py`` applied
+to each archived corpus photo, written as JPEG, matched through the real ``Matcher`` (hashes,
+shortlist, keypoint confirmation). Negatives: the held-out corpus photos (as they are, and
+re-posted with a caption) and generated pictures never indexed.
+
+A query counts as found when the top confident match is its original; a false match is a query
+with any confident match on a wrong item (for negatives: any confident match at all). The baseline
+is plain ``imagehash.phash`` of the full image, nearest archive hash within 10 bits, from the same run.
+
+    .venv/bin/python benchmarks/quality.py            # full run (about 10 minutes on 2 cores)
+    .venv/bin/python benchmarks/quality.py --quick    # 24 photos, a minute or two
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import imagehash  # noqa: E402
+import numpy as np  # noqa: E402
+from _common import MemoryArchive, require_corpus, table  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
+from transforms import TRANSFORMS, jpeg  # noqa: E402
+
+import factories  # noqa: E402
+
+BASELINE_THRESHOLD = 10
+WORK_SIDE = 1600  # originals are scaled to this long side before transforming (re-posts are smaller)
+
+
+def load_rgb(path: Path) -> Image.Image:
+    with Image.open(path) as im:
+        im.draft("RGB", (WORK_SIDE, WORK_SIDE))
+        im = ImageOps.exif_transpose(im).convert("RGB")
+    im.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
+    return im
+
+
+def phash_int(path: Path) -> int:
+    return int(str(imagehash.phash(Image.open(path))), 16)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="a small sample for development")
+    ap.add_argument("--photos", type=int, default=None, help="archived corpus photos used as query sources")
+    ap.add_argument("--generated", type=int, default=None, help="generated distractors in the archive")
+    ap.add_argument("--transforms", default=None, help="comma-separated subset of transforms")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    corpus = require_corpus()
+    photos = sorted(p for p in (corpus / "photos").iterdir() if p.is_file())
+    held_out = photos[4::5]
+    archived = [p for p in photos if p not in held_out]
+    n_gen = args.generated if args.generated is not None else (40 if args.quick else 150)
+    n_src = args.photos if args.photos is not None else (24 if args.quick else len(archived))
+    names = args.transforms.split(",") if args.transforms else list(TRANSFORMS)
+    rng = random.Random(4)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="verify-quality-") as tmp:
+        work = Path(tmp)
+        gen_dir = work / "generated"
+        gen_dir.mkdir()
+        generated = []
+        for i in range(n_gen + 40):
+            size = rng.choice([(1200, 900), (900, 1200), (1280, 720)])
+            p = gen_dir / f"gen{i:04d}.jpg"
+            p.write_bytes(factories.jpeg_bytes(factories.photo(10_000 + i, size), quality=88))
+            generated.append(p)
+        gen_archive, gen_negative = generated[:n_gen], generated[n_gen:]
+        archive = MemoryArchive()
+        truth: dict[Path, int] = {}
+        for p in archived + gen_archive:
+            item_id, _ = archive.add(p)
+            truth[p] = item_id
+        base_hashes = np.array([phash_int(p) for p in archived + gen_archive], dtype=np.uint64)
+        base_ids = np.array([truth[p] for p in archived + gen_archive])
+        t_index = time.perf_counter() - t0
+
+        def baseline(q: Path) -> int | None:
+            d = np.bitwise_count(base_hashes ^ np.uint64(phash_int(q)))
+            i = int(np.argmin(d))
+            return int(base_ids[i]) if d[i] <= BASELINE_THRESHOLD else None
+
+        sources = archived[:: max(1, len(archived) // n_src)][:n_src]
+        stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        q_dir = work / "queries"
+        q_dir.mkdir()
+        t_match = 0.0
+        n_queries = 0
+        for src in sources:
+            original = load_rgb(src)
+            for name in names:
+                im = TRANSFORMS[name](original, random.Random(f"{src.name}/{name}"))
+                q = q_dir / f"{src.stem}.{name}.jpg"
+                q.write_bytes(jpeg(im))
+                t = time.perf_counter()
+                outcome = archive.match(q)
+                t_match += time.perf_counter() - t
+                n_queries += 1
+                s = stats[name]
+                s["n"] += 1
+                top = outcome.matches[0].item.id if outcome.matches else None
+                s["found"] += top == truth[src]
+                s["false"] += any(m.item.id != truth[src] for m in outcome.matches)
+                s["cand"] += top != truth[src] and any(m.item.id == truth[src] for m in outcome.candidates)
+                b = baseline(q)
+                s["base_found"] += b == truth[src]
+                s["base_false"] += b is not None and b != truth[src]
+                if args.verbose:
+                    for m in outcome.matches:
+                        if m.item.id != truth[src]:
+                            print(f"FALSE {name} {src.name} -> {m.item.filename}: {m.method}", file=sys.stderr)
+                if args.verbose and top != truth[src]:
+                    best = outcome.candidates[0] if outcome.candidates else None
+                    print(f"MISS {name} {src.name}: {best.method if best else 'no candidate'}", file=sys.stderr)
+                q.unlink()
+        negatives = [(p, "held-out") for p in held_out] + [(p, "generated") for p in gen_negative]
+        for p, kind in negatives:
+            variants = [("as-is", load_rgb(p))]
+            if kind == "held-out":
+                variants.append(("caption-logo", TRANSFORMS["caption-logo"](variants[0][1], random.Random(p.name))))
+            for label, im in variants:
+                q = q_dir / f"neg.{p.stem}.{label}.jpg"
+                q.write_bytes(jpeg(im))
+                t = time.perf_counter()
+                outcome = archive.match(q)
+                t_match += time.perf_counter() - t
+                n_queries += 1
+                s = stats["negatives (never indexed)"]
+                s["n"] += 1
+                s["false"] += bool(outcome.matches)
+                s["base_false"] += baseline(q) is not None
+                if args.verbose and outcome.matches:
+                    print(f"FALSE negative {p.name} {label} -> {outcome.matches[0].item.filename}: {outcome.matches[0].method}", file=sys.stderr)
+                q.unlink()
+    rows = []
+    tot = defaultdict(int)
+    for name, s in stats.items():
+        neg = name.startswith("negatives")
+        rows.append([
+            name, s["n"],
+            "-" if neg else f"{s['found'] / s['n']:.3f}",
+            "-" if neg else f"{s['base_found'] / s['n']:.3f}",
+            "-" if neg else s["cand"],
+            s["false"], s["base_false"],
+        ])  # fmt: skip
+        for k, v in s.items():
+            tot[k] += v
+        if not neg:
+            tot["pos"] += s["n"]
+    rows.append([
+        "**all**", tot["n"], f"{tot['found'] / tot['pos']:.3f}", f"{tot['base_found'] / tot['pos']:.3f}", tot["cand"],
+        f"{tot['false']} ({100 * tot['false'] / tot['n']:.2f}%)", f"{tot['base_false']} ({100 * tot['base_false'] / tot['n']:.2f}%)",
+    ])  # fmt: skip
+    print(
+        f"archive: {len(archived)} corpus photos + {len(gen_archive)} generated ({len(archive.matcher.index)} fingerprints); "
+        f"queries: {len(sources)} photos x {len(names)} transforms + {len(negatives)} negative sources; "
+        f"indexing {t_index:.1f}s, matching {1000 * t_match / max(1, n_queries):.0f} ms/query"
+    )
+    print(table(["transform", "queries", "recall", f"pHash<={BASELINE_THRESHOLD} recall", "only as candidate", "false matches", f"pHash<={BASELINE_THRESHOLD} false"], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,271 @@
+"""Confirming a hash candidate by geometry: do the two pictures share a planar layout of keypoints?
+
+Hashes shortlist; this decides. ORB keypoints on a grey copy about 640 pixels wide, matched with
+Lowe's ratio test, then a RANSAC homography. A re-post of the same picture (cropped, scaled,
+rotated a few degrees, framed, captioned, recompressed, colour-graded) keeps dozens to hundreds of
+keypoints in one consistent geometry; two different pictures rarely keep more than a handful, and
+those scattered. A mirrored copy is compared mirrored. The homography must also be plausible (no
+reflection, sane scale, near-affine) and the inliers must spread over a real part of both pictures,
+so a shared logo or a UI bar cannot confirm on its own.
+
+Archive features are cached (LRU) by file and frame time: the same originals come up again and again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from verify.media import decode_reduced, sniff_file, video_frame_at
+
+#: Long side of the grey copy keypoints are found on.
+WORK_SIDE = 640
+#: ORB keypoints per query picture and per archive picture (matching cost is their product).
+QUERY_FEATURES = 1000
+ARCHIVE_FEATURES = 800
+#: Lowe's ratio test.
+RATIO = 0.8
+#: RANSAC reprojection tolerance in pixels of the work copy.
+REPROJ_PX = 6.0
+#: Inliers needed to call two pictures the same (confident) and to think it worth a look.
+CONFIRM_INLIERS = 20
+CANDIDATE_INLIERS = 10
+#: The inliers must spread over at least this share of each picture (5-95 percentile box): a
+#: shared logo or UI element covers less. The query side may be small (a photo in a screenshot).
+MIN_SPREAD_ARCHIVE = 0.03
+MIN_SPREAD_QUERY = 0.01
+#: Homography sanity: scale between the pictures and the perspective terms.
+SCALE_RANGE = (0.12, 8.0)
+MAX_PERSPECTIVE = 0.003
+
+_MAX_PIXELS = 400_000_000  # files here were already validated on ingest or by the caller
+
+
+@dataclass(frozen=True)
+class Features:
+    points: np.ndarray  # (n, 2) float32
+    descriptors: np.ndarray | None  # (n, 32) uint8
+    shape: tuple[int, int]  # (h, w) of the work copy
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The outcome of one comparison."""
+
+    inliers: int
+    good_matches: int
+    spread_query: float
+    spread_archive: float
+    mirrored: bool
+    plausible: bool
+
+    @property
+    def confirmed(self) -> bool:
+        return self.plausible and self.inliers >= CONFIRM_INLIERS
+
+    @property
+    def promising(self) -> bool:
+        return self.plausible and self.inliers >= CANDIDATE_INLIERS
+
+
+NO_GEOMETRY = Geometry(0, 0, 0.0, 0.0, False, False)
+
+
+def work_copy(gray: np.ndarray) -> np.ndarray:
+    h, w = gray.shape
+    scale = WORK_SIDE / max(h, w)
+    if scale < 1:
+        gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(gray)
+
+
+def load_gray(path: Path, time_s: float | None = None, *, full: bool = False) -> np.ndarray:
+    """A grey work copy of an image file, or of the video frame at ``time_s``.
+
+    ``full`` keeps up to twice the work size, so that a region (the photo inside a screenshot) can
+    be cut out and still be sharp.
+    """
+    kind = sniff_file(path).kind
+    if kind == "video":
+        im = video_frame_at(path, time_s or 0.0).convert("L")
+    else:
+        im = decode_reduced(path, _MAX_PIXELS, target=WORK_SIDE if full else WORK_SIDE // 2, mode="L")
+    arr = np.asarray(im)
+    if full:
+        h, w = arr.shape
+        scale = 2 * WORK_SIDE / max(h, w)
+        if scale < 1:
+            arr = cv2.resize(arr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        return np.ascontiguousarray(arr)
+    return work_copy(arr)
+
+
+def region_of(gray: np.ndarray, region: str) -> np.ndarray:
+    """The part of a query the hashes matched: the whole, borders trimmed, or the inner photo.
+
+    Boxes are found on the same small view the fingerprints used, then scaled up.
+    """
+    if region == "full":
+        return gray
+    from verify.fingerprints import hash_view
+    from verify.fingerprints.views import inner_box, strip_box, trim_box
+
+    small = hash_view(gray)
+    box = {"trim": trim_box, "inner": inner_box, "strip": strip_box}.get(region, trim_box)(small)
+    if box is None:
+        return gray
+    sy, sx = gray.shape[0] / small.shape[0], gray.shape[1] / small.shape[1]
+    t, b, l, r = box
+    return gray[int(t * sy) : int(b * sy), int(l * sx) : int(r * sx)]
+
+
+_ORB = threading.local()
+
+
+def _orb(n: int) -> cv2.ORB:
+    cache = getattr(_ORB, "orbs", None)
+    if cache is None:
+        cache = _ORB.orbs = {}
+    if n not in cache:
+        cache[n] = cv2.ORB_create(nfeatures=n, fastThreshold=12)
+    return cache[n]
+
+
+def features(gray: np.ndarray, n: int = ARCHIVE_FEATURES) -> Features:
+    kps, desc = _orb(n).detectAndCompute(gray, None)
+    pts = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
+    return Features(pts, desc, gray.shape[:2])
+
+
+def _spread(points: np.ndarray, shape: tuple[int, int]) -> float:
+    if len(points) == 0:
+        return 0.0
+    lo, hi = np.percentile(points, 5, axis=0), np.percentile(points, 95, axis=0)
+    w, h = hi - lo
+    return float(max(0.0, w) * max(0.0, h) / (shape[0] * shape[1]))
+
+
+_MATCHER = threading.local()
+
+
+def _bf() -> cv2.BFMatcher:
+    m = getattr(_MATCHER, "bf", None)
+    if m is None:
+        m = _MATCHER.bf = cv2.BFMatcher(cv2.NORM_HAMMING)
+    return m
+
+
+def compare(query: Features, archive: Features, *, mirrored: bool = False) -> Geometry:
+    """Keypoint geometry between a query and an archive picture."""
+    if query.descriptors is None or archive.descriptors is None or len(query.points) < 8 or len(archive.points) < 8:
+        return Geometry(0, 0, 0.0, 0.0, mirrored, False)
+    pairs = _bf().knnMatch(query.descriptors, archive.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    if len(good) < 8:
+        return Geometry(0, len(good), 0.0, 0.0, mirrored, False)
+    src = query.points[[m.queryIdx for m in good]]
+    dst = archive.points[[m.trainIdx for m in good]]
+    if len(good) < CANDIDATE_INLIERS:
+        return Geometry(0, len(good), 0.0, 0.0, mirrored, False)
+    # USAC (OpenCV's modern RANSAC) finds the same homography as classic RANSAC in a fraction of
+    # the time when most matches are wrong, which is the common case (different pictures).
+    H, mask = cv2.findHomography(src, dst, cv2.USAC_FAST, REPROJ_PX, maxIters=2000, confidence=0.995)
+    if H is None or mask is None:
+        return Geometry(0, len(good), 0.0, 0.0, mirrored, False)
+    inl = mask.ravel().astype(bool)
+    n = int(inl.sum())
+    sq, sa = _spread(src[inl], query.shape), _spread(dst[inl], archive.shape)
+    det = float(np.linalg.det(H[:2, :2]))
+    scale = np.sqrt(det) if det > 0 else 0.0
+    plausible = (
+        det > 0
+        and SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]
+        and abs(H[2, 0]) < MAX_PERSPECTIVE
+        and abs(H[2, 1]) < MAX_PERSPECTIVE
+        and sq >= MIN_SPREAD_QUERY
+        and sa >= MIN_SPREAD_ARCHIVE
+    )
+    return Geometry(n, len(good), round(sq, 3), round(sa, 3), mirrored, plausible)
+
+
+class FeatureCache:
+    """Keypoints of archive originals (and frames), least recently used dropped first."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._data: OrderedDict[tuple[str, float | None], Features | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, float | None], load: Callable[[], np.ndarray]) -> Features | None:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        try:
+            feats: Features | None = features(load())
+        except Exception:  # a missing or unreadable original cannot confirm anything
+            feats = None
+        with self._lock:
+            self._data[key] = feats
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return feats
+
+
+class QueryFeatures:
+    """The query's keypoints, computed on demand per frame time, region and orientation."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._gray: dict[float | None, np.ndarray | None] = {}
+        self._feats: dict[tuple[float | None, str, bool], Features | None] = {}
+
+    def get(self, time_s: float | None, mirrored: bool, region: str = "full") -> Features | None:
+        if self.path is None:
+            return None
+        key = (time_s, region, mirrored)
+        if key not in self._feats:
+            if time_s not in self._gray:
+                try:
+                    self._gray[time_s] = load_gray(self.path, time_s, full=True)
+                except Exception:
+                    self._gray[time_s] = None
+            gray = self._gray[time_s]
+            if gray is None:
+                self._feats[key] = None
+            else:
+                view = work_copy(region_of(gray, region))
+                self._feats[key] = features(np.ascontiguousarray(view[:, ::-1]) if mirrored else view, QUERY_FEATURES)
+        return self._feats[key]
+
+
+def confirm(
+    query: QueryFeatures, archive: Features | None, *, time_s: float | None, mirror_first: bool, both: bool = True, region: str = "full"
+) -> Geometry:
+    """Compare the query region the hashes matched, in the orientation they suggest; then the
+    whole query, and (``both``) the other orientation, while nothing confirms."""
+    if archive is None:
+        return NO_GEOMETRY
+    best = NO_GEOMETRY
+    attempts = [(mirror_first, region)]
+    if region != "full":
+        attempts.append((mirror_first, "full"))
+    if both:
+        attempts.append((not mirror_first, "full"))
+    for mirrored, reg in attempts:
+        q = query.get(time_s, mirrored, reg)
+        if q is None:
+            return NO_GEOMETRY
+        g = compare(q, archive, mirrored=mirrored)
+        if g.confirmed:
+            return g
+        if (g.plausible, g.inliers) > (best.plausible, best.inliers):
+            best = g
+    return best
