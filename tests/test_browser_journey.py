@@ -265,3 +265,39 @@ def test_editor_journey(server: str, browser_page, tmp_path: Path) -> None:  # t
     assert "This picture was in the archive on 2013-05-02" in report
     assert "Graphic violence" in report
     shot(page, "10-export")
+
+
+def test_video_item_plays_with_keyframes_and_starts_muted_when_flagged(server: str, browser_page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from factories import video
+
+    page = browser_page
+    clip = video(tmp_path / "clip.mp4", seconds=4.0, fps=25, size=(480, 270), seed=3, gop=25)
+    page.goto(server + "/")
+    page.get_by_label("Your name").fill("Ben Editor")
+    page.get_by_role("button", name="Start").click()
+    see(page, "Drop the photos and videos")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(clip))
+    see(page, "clip.mp4")
+    page.get_by_label("Source (who sent it)").fill("Signal: field reporter")
+    page.get_by_role("button", name="Upload and check").click()
+    see(page, "Stored as item 1.")
+    page.get_by_text("Open item 1", exact=True).click()
+    settle(page)
+    see(page, "Keyframes (")
+    player = page.locator('[data-testid="stMain"] video').first
+    player.wait_for(state="attached")
+    assert player.evaluate("v => v.muted") is False
+    see(page, "4.0 s")
+    shot(page, "11-video-item")
+    page.locator('[data-testid="stPageLink"]').get_by_text("Warnings", exact=True).first.click()
+    settle(page)
+    choose(page, "Categories", "Distressing audio")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Add warning").click()
+    see(page, "Video hidden behind its content warning")
+    assert page.locator('[data-testid="stMain"] video').count() == 0
+    page.get_by_role("button", name="Reveal").click()
+    see(page, "Shown because you chose Reveal")
+    player = page.locator('[data-testid="stMain"] video').first
+    player.wait_for(state="attached")
+    page.wait_for_function("() => { const v = document.querySelector('[data-testid=\"stMain\"] video'); return v && v.muted; }")

@@ -19,6 +19,8 @@ from verify.ui.resources import services
 from verify.ui.safe import md, short
 
 REVEALED_KEY = "revealed_items"
+#: Streamlit serves media from memory: larger videos are shown as keyframes only.
+VIDEO_INLINE_MAX_BYTES = 300 * 1024**2
 
 
 # -- reveal state ------------------------------------------------------------------------------
@@ -93,6 +95,9 @@ def show_media(item: MediaItem, state: ItemState, *, key: str, max_side: int = 9
             if data is not None:
                 st.image(data, width="stretch")
             st.text("Video hidden behind its content warning; Reveal to play it (sound starts muted).")
+        elif item.bytes > VIDEO_INLINE_MAX_BYTES:
+            st.text(f"This video is {item.bytes / 1024**2:,.0f} MB, too large to play in the browser here; "
+                    "the keyframes below show its content.")
         else:
             try:
                 st.video(svc.original_path(item).read_bytes(), format=item.mime, muted=bool(state.warnings))

@@ -86,13 +86,14 @@ def contact_sheet(frames: list[tuple[float, Image.Image]], columns: int = 4, blu
     ch = max(f.height for _, f in frames)
     rows = (len(frames) + columns - 1) // columns
     cols = min(columns, len(frames))
-    sheet = Image.new("RGB", (cols * (cw + 6) + 6, rows * (ch + 24) + 6), (250, 250, 250))
+    sheet = Image.new("RGB", (cols * (cw + 6) + 6, rows * (ch + 30) + 6), (250, 250, 250))
     draw = ImageDraw.Draw(sheet)
+    font = _font(18)
     for i, (t, frame) in enumerate(frames):
         x = 6 + (i % columns) * (cw + 6)
-        y = 6 + (i // columns) * (ch + 24)
+        y = 6 + (i // columns) * (ch + 30)
         sheet.paste(blur(frame) if blurred else frame, (x, y))
-        draw.text((x + 2, y + frame.height + 4), fmt_time(t), fill=(20, 20, 20))
+        draw.text((x + 2, y + frame.height + 4), fmt_time(t), fill=(20, 20, 20), font=font)
     return sheet
 
 
