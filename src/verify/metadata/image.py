@@ -85,7 +85,9 @@ def _reason(exc: BaseException) -> str:
 
 
 def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
-    im = open_image(path, settings.max_image_pixels)
+    with warnings.catch_warnings():  # Pillow warns about corrupt EXIF; the guards below report it
+        warnings.simplefilter("ignore")
+        im = open_image(path, settings.max_image_pixels)
     with im:
         meta.width, meta.height = im.size
         meta.container = im.format
