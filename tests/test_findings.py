@@ -96,6 +96,15 @@ def test_capture_date_consistent_and_no_claim() -> None:
 def test_clock_not_set() -> None:
     found = codes(evaluate(item(claimed_date=date(2024, 5, 9)), camera(captured_at="1970-01-01T00:00:00")))
     assert "clock_not_set" in found and "captured_long_before_claim" not in found
+    assert "clock_not_set" in codes(evaluate(None, camera(captured_at="2000-01-01T00:02:10")))
+    # A 1990s camera with its clock set is just old, not unset.
+    assert "clock_not_set" not in codes(evaluate(None, camera(captured_at="1998-12-01T14:22:36")))
+
+
+def test_captured_after_arrival() -> None:
+    found = codes(evaluate(item(), camera(captured_at="2024-06-20T10:00:00+02:00")))
+    assert found["captured_after_arrival"].severity == "caution" and "2024-05-10" in found["captured_after_arrival"].evidence
+    assert "captured_after_arrival" not in codes(evaluate(item(), camera()))
 
 
 def test_gps_far_from_claimed_place() -> None:

@@ -86,7 +86,7 @@ def evaluate(item: MediaItem | None, metadata: Metadata, matches: list[Match] | 
     out: list[Finding] = []
     out += _stripped(metadata)
     out += _edited(metadata)
-    out += _capture_vs_claim(metadata, claimed_date)
+    out += _capture_vs_claim(metadata, claimed_date, item)
     out += _gps_vs_claim(metadata, lat, lon, place)
     out += _thumbnail(metadata)
     out += _dates_disagree(metadata)
@@ -175,7 +175,7 @@ def _edited(m: Metadata) -> list[Finding]:
 # -- capture date vs claimed date --------------------------------------------------------------
 
 
-def _capture_vs_claim(m: Metadata, claimed: date | None) -> list[Finding]:
+def _capture_vs_claim(m: Metadata, claimed: date | None, item: MediaItem | None) -> list[Finding]:
     if not m.captured_at:
         return []
     captured = iso_to_datetime(m.captured_at)
@@ -183,10 +183,17 @@ def _capture_vs_claim(m: Metadata, claimed: date | None) -> list[Finding]:
         return []
     source = m.captured_at_source or "capture time"
     out: list[Finding] = []
-    if captured.year < 2000 or (captured.month, captured.day, captured.hour, captured.minute) == (1, 1, 0, 0):
+    if captured.year < 1990 or (captured.month, captured.day, captured.hour) == (1, 1, 0) and captured.minute < 5:
         out.append(Finding("clock_not_set", "caution", "Camera clock probably never set",
-                           f"{source} reads {_d(m.captured_at)}, a factory default; the capture date means little."))  # fmt: skip
+                           f"{source} reads {_d(m.captured_at)}, a clock's starting value; the capture date means little."))  # fmt: skip
         return out
+    arrived = _aware(item.first_seen_at or item.ingested_at) if item is not None else None
+    if arrived is not None:
+        when = captured if captured.tzinfo else captured.replace(tzinfo=UTC)
+        if when - arrived > timedelta(days=1):
+            out.append(Finding("captured_after_arrival", "caution", "Capture date is after the file arrived",
+                               f"{source} is {_d(m.captured_at)}, but the file was received {arrived.date().isoformat()}: "
+                               "the camera clock was wrong or the date was edited."))  # fmt: skip
     if claimed is None:
         return out
     day = captured.date()
