@@ -261,3 +261,29 @@ def test_every_corpus_file_reads_without_traceback(exiftool_records: dict[str, d
     assert not missing, f"EXIF that ExifTool sees but we report absent: {missing}"
 
 
+
+
+def test_enrichment_only_from_exiftool_13(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exiftool_module, "version", lambda: 12.57)
+    assert exiftool_module.available() is False
+    monkeypatch.setattr(exiftool_module, "version", lambda: 13.1)
+    assert exiftool_module.available() is True
+    monkeypatch.setattr(exiftool_module, "version", lambda: None)
+    assert exiftool_module.available() is False
+
+
+def test_enrichment_adds_what_only_exiftool_reads(exiftool_records: dict[str, dict[str, Any]], ours: dict[str, Metadata]) -> None:
+    """A FLIR thermal camera keeps its date and GPS in its own APP1 record: only ExifTool reads it."""
+    from conftest import CORPUS
+
+    name = "photos/mei__jpg_FLIR_iPhone_device.jpg"
+    if name not in ours:
+        skip_or_fail(f"{name} is not in the corpus")
+    meta = Metadata.from_dict(ours[name].to_dict())
+    assert meta.captured_at is None and meta.gps is None
+    make_before = meta.make
+    exiftool_module.enrich(CORPUS / name, meta)
+    assert meta.captured_at == "2021-05-16T12:27:36.107-07:00" and meta.captured_at_source == "ExifTool"
+    assert meta.gps is not None and abs(meta.gps.lat - 34.0754261592891) < 1e-9
+    assert meta.make == make_before  # never overwrites what our readers found
+    assert set(meta.exiftool) >= {"captured_at", "gps"} and any(k.startswith("ExifTool:") for k in meta.raw)

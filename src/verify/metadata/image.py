@@ -35,6 +35,7 @@ logging.getLogger("exifread").setLevel(logging.CRITICAL)
 THUMBNAIL_MISMATCH_DISTANCE = 20  # pHash bits of 64; see docs/metadata.md for the measured spread
 MAX_THUMBNAIL_BYTES = 512 * 1024
 MAX_SCAN_BYTES = 8 * 1024 * 1024
+MAX_FULL_DECODE_PIXELS = 50_000_000  # non-JPEG pictures decode at full size; past this, skip the comparison
 
 _IFD0 = {v.value: v.name for v in ExifTags.Base}
 _GPS_NAMES = ExifTags.GPSTAGS
@@ -357,6 +358,9 @@ def _compare_thumbnail(path: Path, meta: Metadata, settings: Settings) -> None:
         thumb = thumb.convert("RGB")
     meta.thumbnail_size = [thumb.width, thumb.height]
     with open_image(path, settings.max_image_pixels) as im:
+        if im.format != "JPEG" and im.width * im.height > MAX_FULL_DECODE_PIXELS:
+            meta.errors.append("The embedded thumbnail was not compared: the picture is too large to decode quickly.")
+            return
         if im.format == "JPEG":
             im.draft("RGB", (256, 256))
         im.load()
