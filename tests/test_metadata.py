@@ -436,3 +436,21 @@ def test_other_image_containers(tmp_path: Path, cfg: Settings, fmt: str) -> None
     assert m.gps is not None and abs(m.gps.lat - 51.5007) < 1e-5
     if fmt != "TIFF":
         assert m.xmp.get("xmp:CreatorTool") == "Snapseed 2.0"
+
+
+def test_one_reader_failing_never_means_no_metadata(tmp_path: Path, cfg: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If Pillow's EXIF parser breaks on a file, exifread still reads it and the failure is said."""
+    path = camera_jpeg(tmp_path / "a.jpg", photo(13, (160, 120)))
+
+    def broken(self: Image.Image) -> Image.Exif:
+        raise SyntaxError("unexpected IFD structure")
+
+    monkeypatch.setattr(Image.Image, "getexif", broken)
+    m = metadata.read(path, JPEG, cfg)
+    assert any("EXIF could not be read" in e for e in m.errors)
+    assert (m.make, m.model) == ("Canon", "Canon EOS 5D Mark IV")
+    assert m.captured_at == "2024-02-29T23:59:58.042+05:30"
+    assert "EXIF (exifread)" in m.sources
+    from verify.findings import evaluate
+
+    assert "metadata_stripped" not in {f.code for f in evaluate(None, m)}

@@ -137,8 +137,10 @@ def _read_exif(im: Image.Image, exif: Image.Exif, meta: Metadata) -> None:
     meta.make = text(exif, ExifTags.Base.Make)
     meta.model = text(exif, ExifTags.Base.Model)
     meta.software = text(exif, ExifTags.Base.Software)
-    lens = " ".join(filter(None, (text(sub, ExifTags.Base.LensMake), text(sub, ExifTags.Base.LensModel))))
-    meta.lens = lens or None
+    lens_make, lens_model = text(sub, ExifTags.Base.LensMake), text(sub, ExifTags.Base.LensModel)
+    if lens_make and lens_model and lens_model.lower().startswith(lens_make.lower()):
+        lens_make = None  # "Canon" + "Canon EF24-70mm" is one name, not two
+    meta.lens = " ".join(filter(None, (lens_make, lens_model))) or None
     meta.serial = text(sub, ExifTags.Base.BodySerialNumber) or text(exif, 0xC62F)
     orientation = exif.get(ExifTags.Base.Orientation)
     if orientation is not None:
