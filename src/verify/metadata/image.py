@@ -311,7 +311,8 @@ def _exifread(path: Path, meta: Metadata) -> None:
         meta.make = meta.make or text("Image Make")
         meta.model = meta.model or text("Image Model")
         meta.software = meta.software or text("Image Software")
-        if not meta.captured_at and "EXIF DateTimeOriginal" in tags:
+        from_xmp = (meta.captured_at_source or "").startswith("XMP")
+        if (not meta.captured_at or from_xmp) and "EXIF DateTimeOriginal" in tags:
             try:
                 parsed = parse_exif_datetime(text("EXIF DateTimeOriginal"), text("EXIF SubSecTimeOriginal"), text("EXIF OffsetTimeOriginal"))
             except ValueError as exc:

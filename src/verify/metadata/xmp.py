@@ -189,7 +189,7 @@ def apply(meta: Metadata) -> None:
         if not getattr(meta, attr) and isinstance(x.get(key), str):
             setattr(meta, attr, clean_text(x[key], 300))
     if not meta.software:
-        tool = x.get("xmp:CreatorTool") or x.get("tiff:Software")
+        tool = x.get("tiff:Software") or x.get("xmp:CreatorTool")
         meta.software = clean_text(tool, 300) if isinstance(tool, str) else None
     if meta.orientation is None and isinstance(x.get("tiff:Orientation"), str):
         if x["tiff:Orientation"].strip().isdigit() and 1 <= int(x["tiff:Orientation"]) <= 8:
