@@ -39,6 +39,22 @@ def desk(sqlite_settings):
     st.cache_data.clear()
 
 
+@pytest.fixture
+def any_desk(settings, monkeypatch):
+    """Like ``desk``, on SQLite and on PostgreSQL (the app finds the database through VERIFY_DB)."""
+    import streamlit as st
+
+    if settings.db_url:
+        monkeypatch.setenv("VERIFY_DB", settings.db_url)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    svc = Services(settings)
+    yield svc
+    st.cache_resource.clear()  # the app's own desk closes with the cache
+    st.cache_data.clear()
+    svc.close()
+
+
 def start(name: str = "Ana Editor", page: str | None = None, item: int | None = None):
     """The app, signed in as ``name``, optionally on a page about ``item``."""
     from streamlit.testing.v1 import AppTest
@@ -422,7 +438,8 @@ def test_verdict_needs_a_rationale_and_appears_in_the_history(desk):
     assert "Recorded: False." in texts(at)
 
 
-def test_concurrent_verdicts_say_who_changed_it_and_lose_nothing(desk):
+def test_concurrent_verdicts_say_who_changed_it_and_lose_nothing(any_desk):
+    desk = any_desk
     item = desk.ingest_bytes(jpeg_bytes(photo(51)), filename="c.jpg", actor="A").item
     at = start(page="verdict", item=item.id)
     # Bob records a verdict after Ana opened the page.
@@ -439,7 +456,8 @@ def test_concurrent_verdicts_say_who_changed_it_and_lose_nothing(desk):
     assert desk.store.state(item.id).verdict.rationale == "Ana's reasoning"
 
 
-def test_concurrent_warning_is_refused_with_a_clear_message(desk):
+def test_concurrent_warning_is_refused_with_a_clear_message(any_desk):
+    desk = any_desk
     item = desk.ingest_bytes(jpeg_bytes(photo(52)), filename="w.jpg", actor="A").item
     at = start(page="warnings", item=item.id)
     desk.add_warning(item.id, "children", actor="Carla")
