@@ -72,6 +72,12 @@ def test_edited_with_named_software() -> None:
     assert "edited_with_software" not in codes(evaluate(None, camera(software="HDR+ 1.0.540104231zd")))
 
 
+def test_reencoded_video() -> None:
+    meta = Metadata(kind="video", mime="video/mp4", encoder="Lavf58.76.100", captured_at="2024-05-09T10:00:00+00:00")
+    assert codes(evaluate(None, meta))["reencoded"].severity == "info"
+    assert "reencoded" not in codes(evaluate(None, Metadata(kind="video", mime="video/mp4", encoder="H.264", captured_at="2024-05-09T10:00:00+00:00")))
+
+
 def test_capture_after_claimed_date() -> None:
     found = codes(evaluate(item(claimed_date=date(2024, 5, 1)), camera()))
     assert found["captured_after_claim"].severity == "red_flag"

@@ -164,6 +164,11 @@ def editing_tools(m: Metadata) -> list[tuple[str, str]]:
 def _edited(m: Metadata) -> list[Finding]:
     tools = editing_tools(m)
     if not tools:
+        encoder = m.encoder or ""
+        if re.match(r"(lavf|ffmpeg|libav)", encoder, re.I):
+            return [Finding("reencoded", "info", "Re-encoded with FFmpeg",
+                            f"Encoder tag {encoder[:80]!r}: the file passed through FFmpeg (a converter, downloader or "
+                            "editing tool), so it is not the camera's original file. Common and harmless in itself.")]  # fmt: skip
         return []
     names = ", ".join(name for name, _ in tools)
     evidence = "; ".join(where for _, where in tools)
