@@ -454,3 +454,19 @@ def test_one_reader_failing_never_means_no_metadata(tmp_path: Path, cfg: Setting
     from verify.findings import evaluate
 
     assert "metadata_stripped" not in {f.code for f in evaluate(None, m)}
+
+
+def test_video_box_names_with_control_bytes_stay_printable(tmp_path: Path, cfg: Settings) -> None:
+    """A udta box named with NUL bytes: keys and values in ``raw`` stay printable text."""
+    path = video(tmp_path / "v.mp4", seconds=0.4, size=(64, 48))
+    data = path.read_bytes()
+    udta_item = struct.pack(">I4s", 8 + 12, b"\x00\x01ab") + b"hello\x00\x07world"[:12]
+    udta = struct.pack(">I4s", 8 + len(udta_item), b"udta") + udta_item
+    moov = data.find(b"moov") - 4
+    size = struct.unpack(">I", data[moov : moov + 4])[0]
+    patched = data[:moov] + struct.pack(">I", size + len(udta)) + data[moov + 4 : moov + size] + udta + data[moov + size :]
+    path.write_bytes(patched)
+    m = metadata.read(path, Sniffed("video", "video/mp4"), cfg)
+    for key, value in m.raw.items():
+        assert key.isprintable() and "\x00" not in value, (key, value)
+    assert any(k.startswith("QuickTime:udta:") and "ab" in k for k in m.raw)

@@ -34,11 +34,21 @@ def read(path: Path, sniffed: Sniffed, settings: Settings) -> Metadata:
     if exiftool.available():
         _run(meta, "ExifTool could not read the file", lambda: exiftool.enrich(path, meta))
     meta.sources = list(dict.fromkeys(meta.sources))
+    # Keys come from the file too (box names, QuickTime keys): no control characters anywhere,
+    # since NUL cannot be stored in PostgreSQL JSON and nothing unprintable should reach a screen.
+    meta.raw = {_printable(k, 120): _printable(v, 2100) for k, v in meta.raw.items()}
     if len(meta.raw) > MAX_RAW_TAGS:  # a hostile file can declare tens of thousands of tags
         kept = dict(list(meta.raw.items())[:MAX_RAW_TAGS])
         kept["verify:truncated"] = f"{len(meta.raw) - MAX_RAW_TAGS} more tags not kept"
         meta.raw = kept
     return meta
+
+
+def _printable(text: object, limit: int) -> str:
+    value = str(text)
+    if not value.isprintable():
+        value = "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" for ch in value)
+    return value[:limit]
 
 
 def _run(meta: Metadata, what: str, fn):  # type: ignore[no-untyped-def]
