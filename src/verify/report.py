@@ -214,7 +214,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def md_text(value: object) -> str:
-    """Untrusted text made literal for Markdown: every punctuation mark escaped, one line.
+    r"""Untrusted text made literal for Markdown: every markup character escaped, one line.
 
     CommonMark lets any ASCII punctuation be backslash-escaped: every character that can open a
     link, an image, HTML, emphasis, code or a table cell is escaped, and bare URLs are broken up

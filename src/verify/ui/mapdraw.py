@@ -90,8 +90,8 @@ def _view(points: list[MapPoint], aspect: float) -> tuple[float, float, float, f
     lats = [p.lat for p in points]
     cx, cy = (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
     coslat = max(0.2, math.cos(math.radians(cy)))
-    half_w = max((max(lons) - min(lons)) * 0.75, 5.0)
-    half_h = max((max(lats) - min(lats)) * 0.75, 3.0 * coslat)
+    half_w = max((max(lons) - min(lons)) * 0.75, 4.0)
+    half_h = max((max(lats) - min(lats)) * 0.75, 2.4 * coslat)
     # keep the picture's aspect in "ground" units (longitude shrinks by cos(lat))
     if half_w * coslat / half_h > aspect:
         half_h = half_w * coslat / aspect
@@ -146,8 +146,28 @@ def render_map(points: list[MapPoint], size: tuple[int, int] = (720, 420)) -> Im
         lx = min(max(lx, 2), w - tw - 4)
         draw.rectangle([lx - 3, y - 9, lx + tw + 3, y + 8], fill=(255, 255, 255), outline=colour)
         draw.text((lx, y - 8), label, fill=colour, font=font)
+    _scale_bar(draw, x0, x1, (y0 + y1) / 2, w, h)
     draw.text((4, h - 16), "Country outlines: Natural Earth (public domain)", fill=(90, 90, 90), font=_font(11))
     return im
+
+
+def _scale_bar(draw: ImageDraw.ImageDraw, x0: float, x1: float, lat: float, w: int, h: int) -> None:
+    """A round-numbered kilometre bar, bottom right, so distances can be read off the map."""
+    km_per_px = (x1 - x0) * 111.32 * max(0.01, math.cos(math.radians(lat))) / w
+    target = km_per_px * w / 5
+    nice = 1.0
+    for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000):
+        if step <= target:
+            nice = float(step)
+    length = nice / km_per_px
+    xr, yb = w - 12, h - 14
+    draw.rectangle([xr - length - 6, yb - 20, xr + 6, yb + 6], fill=(255, 255, 255))
+    draw.line([(xr - length, yb), (xr, yb)], fill=(40, 40, 40), width=3)
+    draw.line([(xr - length, yb - 5), (xr - length, yb + 3)], fill=(40, 40, 40), width=2)
+    draw.line([(xr, yb - 5), (xr, yb + 3)], fill=(40, 40, 40), width=2)
+    label = f"{nice:,.0f} km"
+    font = _font(12)
+    draw.text((xr - length / 2 - draw.textlength(label, font=font) / 2, yb - 18), label, fill=(40, 40, 40), font=font)
 
 
 def _font(size: int):  # type: ignore[no-untyped-def]

@@ -145,6 +145,8 @@ def render() -> None:
     left, right = st.columns([3, 2])
     with left:
         components.show_media(item, state, key="item")
+        st.markdown("#### Map")
+        show_map(view)
     with right:
         st.markdown("#### Key facts")
         with st.container(border=True):
@@ -163,6 +165,4 @@ def render() -> None:
         ]
         with st.container(border=True):
             components.facts(claim_rows)
-    st.markdown("#### Map")
-    show_map(view)
     show_tags(view.metadata)
