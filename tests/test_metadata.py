@@ -124,6 +124,11 @@ def test_thumbnail_of_another_picture_is_detected(tmp_path: Path, cfg: Settings)
     path = camera_jpeg(tmp_path / "swap.jpg", photo(3, (640, 480)), thumbnail=photo(99, (640, 480)))
     m = metadata.read(path, JPEG, cfg)
     assert m.thumbnail_mismatch is True and m.thumbnail_distance > 20
+    from verify.metadata.image import embedded_thumbnail
+
+    thumb = embedded_thumbnail(path)
+    assert thumb is not None and Image.open(io.BytesIO(thumb)).size == (160, 120)
+    assert embedded_thumbnail(write(tmp_path / "plain.jpg", jpeg_bytes(photo(3, (64, 48))))) is None
 
 
 def test_rotated_after_capture_is_not_a_mismatch(tmp_path: Path, cfg: Settings) -> None:

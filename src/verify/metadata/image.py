@@ -326,6 +326,19 @@ def _exifread(path: Path, meta: Metadata) -> None:
 # -- embedded thumbnail ------------------------------------------------------------------------
 
 
+def embedded_thumbnail(path: Path) -> bytes | None:
+    """The EXIF thumbnail's JPEG bytes, for showing it next to the picture; ``None`` if absent or broken.
+
+    Untrusted bytes: decode them with the same limits as any upload before display.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _thumbnail_bytes(path, Metadata())
+    except Exception:
+        return None
+
+
 def _thumbnail_bytes(path: Path, meta: Metadata) -> bytes | None:
     """The IFD1 JPEG thumbnail, sliced from the TIFF structure by its recorded offset/length."""
     with Image.open(path) as im:
