@@ -22,7 +22,6 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
