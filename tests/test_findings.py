@@ -191,7 +191,11 @@ def test_seen_in_archive_before_upload_without_claim() -> None:
 
 def test_archive_negative_cases() -> None:
     later = codes(evaluate(item(claimed_date=date(2024, 5, 9)), camera(), [_match(datetime(2024, 5, 11, tzinfo=UTC))]))
-    assert later["seen_in_archive"].severity == "caution" and "seen_in_archive_earlier" not in later
+    # every copy arrived after this file: it is the earlier material, not a recycled copy
+    assert later["reposted_later"].severity == "info" and not {"seen_in_archive", "seen_in_archive_earlier"} & set(later)
+    assert "2024-05-11" in later["reposted_later"].evidence
+    unstored = codes(evaluate(None, camera(), [_match(datetime(2024, 5, 30, tzinfo=UTC))]))
+    assert unstored["seen_in_archive"].severity == "caution" and "seen_in_archive_earlier" not in unstored
     weak = codes(evaluate(item(claimed_date=date(2024, 5, 9)), camera(), [_match(datetime(2013, 5, 2, tzinfo=UTC), confident=False)]))
     assert not {"seen_in_archive", "seen_in_archive_earlier"} & set(weak)
     itself = codes(evaluate(item(), camera(), [_match(datetime(2013, 5, 2, tzinfo=UTC), item_id=1)]))

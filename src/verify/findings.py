@@ -386,6 +386,13 @@ def _archive(item: MediaItem | None, matches: Iterable[Match], claimed: date | N
                         f"The same picture is already in the archive ({names}), with no known first-seen date.")]  # fmt: skip
     first = min(dated, key=lambda m: _aware(m.item.first_seen_at))  # type: ignore[arg-type]
     when = _aware(first.item.first_seen_at)  # type: ignore[arg-type]
+    own = _aware(item.first_seen_at or item.ingested_at) if item is not None else None
+    if own is not None and when >= own - timedelta(days=1):
+        # Every copy arrived after this one: this file is the earlier material, not a recycled copy.
+        names = ", ".join(repr(m.item.filename or m.item.sha256[:12]) for m in dated[:3])
+        return [Finding("reposted_later", "info", f"The same picture came in again later ({len(dated)} cop{'y' if len(dated) == 1 else 'ies'})",
+                        f"Later copies: {names}; the first of them arrived {when.date().isoformat()}, after this file "
+                        f"(first seen {own.date().isoformat()}).")]  # fmt: skip
     evidence = (f"Archive copy {first.item.filename or first.item.sha256[:12]!r}"
                 f"{' from ' + first.item.source if first.item.source else ''}, first seen {when.date().isoformat()}; "
                 f"match {first.method}, score {first.score:.2f}.")  # fmt: skip
