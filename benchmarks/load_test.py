@@ -102,7 +102,8 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env.update(VERIFY_DATA_DIR=str(data_dir), VERIFY_TRUSTED_HEADER="X-Forwarded-User")
     env.pop("VERIFY_DB", None)
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    log = open(data_dir / "server.log", "wb")  # never a pipe nobody reads: a full pipe blocks the server
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
@@ -177,7 +178,7 @@ def session_worker(port: int, k: int, item_ids: list[int], deadline: float, seri
                 if kind == "delta":
                     text = str(fm.delta)
                     if "Something went wrong" in text:
-                        failed = "page error"
+                        failed = f"page error on {page or 'upload'}"
                     elif "Who is working?" in text:
                         failed = "not signed in (the trusted header was not applied)"
                 if kind == "script_finished":
@@ -325,6 +326,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         if s["error_kinds"]:
             print(f"{'':32} errors: {', '.join(s['error_kinds'])}")
     print(f"server peak RSS (with decoder sandboxes): {peak} MB; alive and healthy afterwards: {alive_after and healthy_after}")
+    print(f"server log: {data_dir / 'server.log'}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return results

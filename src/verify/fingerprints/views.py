@@ -34,7 +34,7 @@ _FLAT_STD = 6.0
 # ...and its mean is this close to the border colour taken from the picture's edge.
 _FLAT_DELTA = 14.0
 # A row of a caption band or UI bar: this share of its pixels sit on the row's dominant level.
-_BAND_SHARE = 0.7
+_BAND_SHARE = 0.9
 _BAND_TOL = 4
 # A row of text in such a band: this share of its pixels on the band's level.
 _TEXT_SHARE = 0.35
