@@ -20,9 +20,12 @@ log = logging.getLogger(__name__)
 def run() -> None:
     st.set_page_config(page_title="verify", page_icon=":material/fact_check:", layout="wide")
     try:
-        identity.require()
+        # Navigation first, even before anyone is identified, so that the page in the URL
+        # (/inbox, /item?item=8: a link from a colleague) is still the page after the name form.
         pages = nav.build()
-        current = st.navigation(list(pages.values()), position="sidebar", expanded=True)
+        known = identity.current() is not None
+        current = st.navigation(list(pages.values()), position="sidebar" if known else "hidden", expanded=True)
+        identity.require()
         identity.sidebar()
         current.run()
     except VerifyError as exc:
