@@ -349,6 +349,11 @@ def test_match_with_a_flagged_archive_item_suggests_the_same_warning(desk):
     at = start(page="matches", item=new.id)
     assert "carries the warning **Graphic violence**" in texts(at)
     assert "Comparison views open once both pictures are revealed." in texts(at)
+    # until an editor decides, the new copy is blurred too, as a precaution, on every item page
+    for page in ("item", "warnings", "verdict"):
+        at.switch_page(f"{PAGES}/{page}.py").run()
+        assert "blurred as a precaution" in texts(at) and "Blurred: content warning" in texts(at), page
+    at.switch_page(f"{PAGES}/matches.py").run()
     button(at, "Add warning: Graphic violence").click().run()
     assert not at.exception
     state = desk.store.state(new.id)

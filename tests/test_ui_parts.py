@@ -104,3 +104,18 @@ def test_workbench_sees_items_another_process_indexed(sqlite_settings):
     desk.close()
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+def test_align_lays_a_mirrored_crop_back_onto_the_original():
+    import numpy as np
+    from PIL import ImageOps
+
+    a = photo(3, (800, 600))
+    b = ImageOps.mirror(a.crop((80, 60, 720, 540))).resize((500, 375))
+    aligned = imaging.align(a, b)
+    assert aligned is not None and aligned.size == a.size
+    inner = (slice(100, 500), slice(100, 700))
+    after = np.asarray(imaging.difference(a, aligned).convert("L"))[inner].mean()
+    before = np.asarray(imaging.difference(a, b).convert("L"))[inner].mean()
+    assert after < before / 4
+    assert imaging.align(a, photo(99, (800, 600))) is None  # a different picture does not align

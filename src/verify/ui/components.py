@@ -34,21 +34,43 @@ def is_blurred(item_id: int, warnings: object) -> bool:
     return bool(warnings) and item_id not in revealed()
 
 
-def reveal_controls(item: MediaItem, state: ItemState, key: str) -> None:
-    """Reveal / blur-again buttons for a flagged item (nothing for an unflagged one)."""
-    if not state.warnings:
+def reveal_controls(item: MediaItem, state: ItemState, key: str, inherited: tuple[str, ...] = ()) -> None:
+    """Reveal / blur-again buttons for a flagged item (nothing for an unflagged one).
+
+    ``inherited`` are warnings carried by archive items this one matches: until an editor decides,
+    the item is blurred as a precaution.
+    """
+    if not state.warnings and not inherited:
         return
-    labels = ", ".join(warning_label(w.category) for w in state.warnings)
+    if state.warnings:
+        labels = ", ".join(warning_label(w.category) for w in state.warnings)
+        what = f"Content warning: {labels}."
+    else:
+        labels = ", ".join(warning_label(c) for c in inherited)
+        what = f"A matching archive item carries a content warning ({labels}); blurred as a precaution."
     if item.id in revealed():
-        st.warning(f"Content warning: {labels}. Shown because you chose Reveal.", icon=":material/warning:")
+        st.warning(f"{what} Shown because you chose Reveal.", icon=":material/warning:")
         if st.button("Blur again", key=f"blur_{key}_{item.id}"):
             revealed().discard(item.id)
             st.rerun()
     else:
-        st.warning(f"Content warning: {labels}. The picture is blurred until you choose Reveal.", icon=":material/warning:")
+        st.warning(f"{what} The picture is blurred until you choose Reveal.", icon=":material/warning:")
         if st.button("Reveal", key=f"reveal_{key}_{item.id}", type="secondary"):
             revealed().add(item.id)
             st.rerun()
+
+
+def inherited_warnings(state: ItemState, outcome: object) -> tuple[str, ...]:
+    """Warning categories of confidently matched archive items that this item does not carry."""
+    have = {w.category for w in state.warnings}
+    found: set[str] = set()
+    svc = services()
+    for m in getattr(outcome, "matches", []) or []:
+        try:
+            found.update(w.category for w in svc.store.state(m.item.id).warnings)
+        except VerifyError:
+            continue
+    return tuple(sorted(found - have))
 
 
 # -- pictures (cached by content hash: the originals never change) ------------------------------
@@ -79,9 +101,9 @@ def contact_sheet_jpeg(sha256: str, path: str, blurred: bool) -> tuple[bytes | N
     return imaging.jpeg(imaging.contact_sheet(frames, blurred=blurred)), [t for t, _ in frames]
 
 
-def show_media(item: MediaItem, state: ItemState, *, key: str, max_side: int = 900) -> None:
+def show_media(item: MediaItem, state: ItemState, *, key: str, max_side: int = 900, inherited: tuple[str, ...] = ()) -> None:
     """The item itself: a picture, or a player plus a contact sheet; blurred while flagged."""
-    blurred = is_blurred(item.id, state.warnings)
+    blurred = is_blurred(item.id, tuple(state.warnings) + tuple(inherited))
     svc = services()
     if item.kind == "image":
         data = preview(item, max_side, blurred=blurred)
@@ -100,7 +122,7 @@ def show_media(item: MediaItem, state: ItemState, *, key: str, max_side: int = 9
                     "the keyframes below show its content.")
         else:
             try:
-                st.video(svc.original_path(item).read_bytes(), format=item.mime, muted=bool(state.warnings))
+                st.video(svc.original_path(item).read_bytes(), format=item.mime, muted=bool(state.warnings or inherited))
             except OSError:
                 st.error("The stored video could not be read.")
         sheet, times = contact_sheet_jpeg(item.sha256, str(svc.original_path(item)), blurred)
@@ -109,7 +131,7 @@ def show_media(item: MediaItem, state: ItemState, *, key: str, max_side: int = 9
             st.image(sheet, width="stretch")
     if blurred:
         st.caption("Blurred: content warning")
-    reveal_controls(item, state, key)
+    reveal_controls(item, state, key, inherited)
 
 
 # -- item header and item navigation ------------------------------------------------------------

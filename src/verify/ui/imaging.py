@@ -137,3 +137,42 @@ def difference(a: Image.Image, b: Image.Image) -> Image.Image:
 
     a2, b2 = _same_size(a, b)
     return ImageOps.autocontrast(ImageChops.difference(a2, b2).convert("L")).convert("RGB")
+
+
+def align(a: Image.Image, b: Image.Image, min_inliers: int = 12) -> Image.Image | None:
+    """``b`` warped onto ``a``'s frame when the two show the same scene (crop, scale, mirror).
+
+    ORB keypoints, ratio test, RANSAC homography; the mirrored ``b`` is tried too. Returns None
+    when no trustworthy alignment is found, and the compare views then fall back to fitting ``b``
+    into ``a``'s frame. Runs on preview-sized pictures only, so it stays quick.
+    """
+    import cv2
+    import numpy as np
+
+    ga = np.asarray(a.convert("L"))
+    orb = cv2.ORB_create(nfeatures=1500)
+    ka, da = orb.detectAndCompute(ga, None)
+    if da is None or len(ka) < min_inliers:
+        return None
+    best: tuple[int, np.ndarray, Image.Image] | None = None
+    for candidate in (b.convert("RGB"), ImageOps.mirror(b.convert("RGB"))):
+        kb, db = orb.detectAndCompute(np.asarray(candidate.convert("L")), None)
+        if db is None or len(kb) < min_inliers:
+            continue
+        pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(db, da, k=2)
+        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.75 * p[1].distance]
+        if len(good) < min_inliers:
+            continue
+        src = np.float32([kb[m.queryIdx].pt for m in good]).reshape(-1, 1, 2)
+        dst = np.float32([ka[m.trainIdx].pt for m in good]).reshape(-1, 1, 2)
+        h, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
+        if h is None or mask is None:
+            continue
+        inliers = int(mask.sum())
+        if inliers >= min_inliers and (best is None or inliers > best[0]):
+            best = (inliers, h, candidate)
+    if best is None:
+        return None
+    _, h, candidate = best
+    warped = cv2.warpPerspective(np.asarray(candidate), h, a.size, flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    return Image.fromarray(warped)

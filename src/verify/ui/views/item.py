@@ -144,7 +144,7 @@ def render() -> None:
                  f"Archive item {first.item.id}; see the Matches page.", icon=":material/history:")
     left, right = st.columns([3, 2])
     with left:
-        components.show_media(item, state, key="item")
+        components.show_media(item, state, key="item", inherited=components.inherited_warnings(state, view.outcome))
         st.markdown("#### Map")
         show_map(view)
     with right:

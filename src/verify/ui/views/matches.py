@@ -49,12 +49,24 @@ def _open(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB")
 
 
+@st.cache_data(show_spinner=False, max_entries=200)
+def _aligned(query: bytes, other: bytes) -> bytes | None:
+    try:
+        out = imaging.align(_open(query), _open(other))
+    except Exception:
+        return None
+    return imaging.jpeg(out) if out is not None else None
+
+
 def _compare(query: bytes, other: bytes, key: str) -> None:
     mode = st.segmented_control("Compare", ["Side by side", "Overlay", "Swipe", "Difference"], default="Side by side",
                                 key=f"mode_{key}")
     if mode in (None, "Side by side"):
         return
     a, b = _open(query), _open(other)
+    aligned = _aligned(query, other)
+    if aligned is not None:
+        b = _open(aligned)
     if mode == "Overlay":
         alpha = st.slider("Upload ← → archive", 0.0, 1.0, 0.5, 0.05, key=f"alpha_{key}")
         out = imaging.blend(a, b, alpha)
@@ -63,11 +75,12 @@ def _compare(query: bytes, other: bytes, key: str) -> None:
         out = imaging.swipe(a, b, split)
     else:
         out = imaging.difference(a, b)
-    st.image(imaging.jpeg(out), width="stretch",
-             caption="Both pictures laid on the same canvas (the archive picture fitted to the upload's frame)")
+    st.image(imaging.jpeg(out), width="stretch")
+    st.caption("The archive picture aligned onto your upload (keypoints, mirrored if needed)." if aligned is not None
+               else "The archive picture fitted into your upload's frame (no reliable alignment found).")
 
 
-def show_match(item: MediaItem, item_warnings: object, m: Match, i: int) -> None:
+def show_match(item: MediaItem, item_warnings: tuple, m: Match, i: int) -> None:
     svc = services()
     other_state = svc.store.state(m.item.id)
     with st.container(border=True):
@@ -128,11 +141,12 @@ def render() -> None:
     else:
         st.success("No earlier copy of this picture was found in the archive.")
     suggest_warnings(item_id, outcome, state, key="matches")
-    if state.warnings:
-        components.reveal_controls(item, state, key="matches_q")
+    inherited = components.inherited_warnings(state, outcome)
+    components.reveal_controls(item, state, key="matches_q", inherited=inherited)
+    flags = tuple(state.warnings) + inherited
     for i, m in enumerate(outcome.matches):
-        show_match(item, state.warnings, m, i)
+        show_match(item, flags, m, i)
     if outcome.candidates:
         with st.expander(f"Candidates ({len(outcome.candidates)}): similar, not confirmed", expanded=not outcome.matches):
             for i, m in enumerate(outcome.candidates):
-                show_match(item, state.warnings, m, 1000 + i)
+                show_match(item, flags, m, 1000 + i)

@@ -14,6 +14,7 @@ from verify.errors import Conflict, VerifyError
 from verify.report import describe_event, status_label
 from verify.ui import components, identity
 from verify.ui.resources import services
+from verify.ui.views.matching import match_outcome
 
 FLASH_KEY = "verdict_flash"
 
@@ -81,7 +82,8 @@ def render() -> None:
                     st.session_state.pop(k, None)
                 st.rerun()
     with right:
-        components.show_media(item, state, key="verdict", max_side=480)
+        components.show_media(item, state, key="verdict", max_side=480,
+                              inherited=components.inherited_warnings(state, match_outcome(item_id)))
     st.markdown("#### History")
     st.caption("Every change to this item, newest first, from the append-only event log.")
     history_table(svc.store.events(item_id))

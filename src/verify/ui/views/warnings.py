@@ -69,7 +69,8 @@ def render() -> None:
         st.success(flash)
     left, right = st.columns([2, 3])
     with left:
-        components.show_media(item, state, key="warnings", max_side=640)
+        components.show_media(item, state, key="warnings", max_side=640,
+                              inherited=components.inherited_warnings(state, match_outcome(item_id)))
     with right:
         st.markdown("#### Current warnings")
         if not state.warnings:
