@@ -75,7 +75,7 @@ def test_kill_minus_9_at_random_moments_then_rerun(backend: str, folder: Path, t
     data.mkdir()
     env = _env(data, db_url)
     rng = random.Random(7 if backend == "sqlite" else 11)
-    kills = 5 if backend == "sqlite" else 3
+    kills = 4 if backend == "sqlite" else 2
     killed_mid_run = 0
     for _ in range(kills):
         proc = _index(folder, env)
