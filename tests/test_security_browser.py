@@ -64,11 +64,17 @@ class Listener:
         self.server.server_close()
 
 
-def _start_streamlit(script: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+def _start_streamlit(script: Path, env_extra: dict[str, str], trace: Path | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a Streamlit server on a free local port; with ``trace``, under strace (connect calls)."""
+    import shutil
+
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "VERIFY_DB"}
+    env = {k: v for k, v in os.environ.items() if k not in ("VERIFY_DB", "VERIFY_MAP_TILES")}
     env.update(env_extra)
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
+    strace = shutil.which("strace")
+    if trace is not None and strace:
+        cmd = [strace, "-f", "--seccomp-bpf", "-qq", "-e", "trace=connect", "-e", "signal=none", "-o", str(trace), *cmd]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -143,7 +149,8 @@ def visit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     svc.record_verdict(item.id, "false", payload, actor=payload)
     svc.close()
 
-    server, web = _start_streamlit(ROOT / "app.py", {"VERIFY_DATA_DIR": str(data_dir), "VERIFY_ACTOR": ""})
+    trace = tmp_path / "server-connects.txt"
+    server, web = _start_streamlit(ROOT / "app.py", {"VERIFY_DATA_DIR": str(data_dir), "VERIFY_ACTOR": ""}, trace=trace)
     pw, browser = _browser(chromium)
     outside: list[str] = []
     try:
@@ -177,7 +184,7 @@ def visit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             _settle(page)
             seen += page.inner_text("body")
         time.sleep(1.0)
-        result = {"hits": list(listener.hits), "imgs": page.locator(f'img[src*=":{port}"]').count(), "seen": seen, "tag": tag, "outside": outside}
+        result = {"hits": list(listener.hits), "imgs": page.locator(f'img[src*=":{port}"]').count(), "seen": seen, "tag": tag, "outside": outside, "trace": trace}
     finally:
         browser.close()
         pw.stop()
@@ -199,6 +206,16 @@ def test_workbench_makes_no_outside_requests(visit: dict) -> None:
     assert outside == [], f"the workbench made requests beyond its own server: {outside[:5]}"
 
 
+
+
+def test_workbench_server_makes_no_outbound_connections(visit: dict) -> None:
+    """The server side (maps, C2PA, telemetry), traced at the system-call level while pages were visited."""
+    from test_security import _connects
+
+    trace: Path = visit["trace"]
+    if not trace.exists():
+        pytest.skip("strace is not installed")
+    assert _connects(trace.read_text()) == [], _connects(trace.read_text())[:5]
 
 
 def test_page_errors_show_no_server_paths(chromium: Path, tmp_path: Path) -> None:
