@@ -86,11 +86,14 @@ def browser_page(chromium: Path) -> Iterator[object]:
         context = browser.new_context(viewport={"width": 1440, "height": 1100}, accept_downloads=True)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
         try:
             yield page
         finally:
             context.close()
             browser.close()
+        assert outside == [], f"the workbench reached outside its own server: {outside[:5]}"
 
 
 def settle(page) -> None:  # type: ignore[no-untyped-def]
