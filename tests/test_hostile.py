@@ -199,6 +199,26 @@ def mp4_nested_atoms(depth: int = 20000) -> bytes:
     return ftyp + body
 
 
+def mov_huge_frame(folder: Path) -> bytes:
+    """A real, decodable MJPEG movie whose one frame is 9,000 x 8,000 pixels (beyond the limit)."""
+    import av
+
+    path = folder / "src-huge.mov"
+    with av.open(str(path), "w", format="mov") as out:
+        stream = out.add_stream("mjpeg", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 9000, 8000, "yuvj420p"
+        frame = av.VideoFrame(9000, 8000, "yuvj420p")
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
 def mp4_zero_size_moov(mp4: bytes) -> bytes:
     data = bytearray(mp4)
     m = data.index(b"moov")
@@ -255,6 +275,7 @@ def build_hostile(folder: Path) -> dict[str, Path]:
         "exif-xss.jpg": exif_xss(),
         "png-text-xss.png": png_text_xss(),
         "mp4-absurd-dimensions.mp4": mp4_absurd_dimensions(mp4),
+        "mov-huge-frame.mov": mov_huge_frame(folder),
         "mp4-endless-atom.mp4": mp4_endless_atom(mp4),
         "mp4-largesize-atom.mp4": mp4_largesize_atom(mp4),
         "mp4-nested-20000.mp4": mp4_nested_atoms(),
@@ -340,7 +361,7 @@ def _no_traceback(proc: subprocess.CompletedProcess[bytes]) -> str:
 
 
 def test_hostile_set_is_big_enough(hostile_dir: dict[str, Path]) -> None:
-    assert len(hostile_dir) >= 60
+    assert len(hostile_dir) >= 70
 
 
 def test_index_reports_each_hostile_file_and_keeps_store_whole(hostile_dir: dict[str, Path], tmp_path: Path) -> None:
@@ -365,6 +386,7 @@ def test_index_reports_each_hostile_file_and_keeps_store_whole(hostile_dir: dict
     for name in ("empty.jpg", "bomb-png-header-100k.png", "bomb-jpeg-header-65k.jpg", "jpeg-truncated-50.jpg", "text-as.jpg", "mp4-truncated-10.mp4", "bomb-gif-header.gif"):
         assert by_name[name]["status"] == "error", by_name[name]
     assert "pixels" in by_name["bomb-png-header-100k.png"]["error"]
+    assert by_name["mov-huge-frame.mov"]["status"] == "error" and "beyond the limit" in by_name["mov-huge-frame.mov"]["error"]
     assert_store_consistent(load_settings(data_dir=data))
     # rerun: everything valid is already there, nothing new, nothing broken
     again = run_verify(["index", str(folder), "--json", "--workers", "2"], data)
