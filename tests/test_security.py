@@ -113,3 +113,48 @@ def test_the_trace_would_see_a_connection(tmp_path: Path) -> None:
     code = "import socket; s = socket.socket(); s.settimeout(0.1)\ntry: s.connect(('192.0.2.1', 80))\nexcept OSError: pass"
     subprocess.run([strace, "-f", "-qq", "-e", "trace=connect", "-e", "signal=none", "-o", str(log), sys.executable, "-c", code], timeout=60)
     assert any("192.0.2.1" in line for line in _connects(log.read_text()))
+
+
+def _exiftool_tags(path: Path) -> dict[str, object]:
+    import json as _json
+
+    out = subprocess.run(["exiftool", "-j", "-a", "-G1", "-n", str(path)], capture_output=True, text=True, timeout=60)
+    return _json.loads(out.stdout)[0]
+
+
+PRIVATE = re.compile(r"GPS|Make|Model|Serial|Software|Artist|Creator|Owner|Location|Author|Comment|(?<!Handler)Description", re.I)
+
+
+def test_exports_strip_gps_and_device_data_per_exiftool(tmp_path: Path) -> None:
+    """An independent reader (ExifTool) finds no location or device data in exported media."""
+    if not shutil.which("exiftool"):
+        pytest.skip("exiftool is not installed")
+    from PIL import Image, PngImagePlugin
+
+    from verify.report import stripped_media
+
+    exif = f.exif_bytes(make="Canon", model="EOS R5", software="Lightroom", gps=(50.45, 30.52), datetime_original="2024:01:02 03:04:05")
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+           b'exif:GPSLatitude="50,27.0N" exif:GPSLongitude="30,31.2E"><dc:creator>Source Name</dc:creator>'
+           b"</rdf:Description></rdf:RDF></x:xmpmeta>")  # fmt: skip
+    im = f.photo(8, (320, 240))
+    jpeg = tmp_path / "in.jpg"
+    im.save(jpeg, "JPEG", exif=exif, xmp=xmp)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "Source Name")
+    info.add_text("Comment", "taken at 50.45, 30.52")
+    png = tmp_path / "in.png"
+    im.save(png, "PNG", pnginfo=info, exif=exif)
+    mp4 = f.video(tmp_path / "in.mp4", seconds=1, fps=5, size=(96, 64), seed=2, gop=5,
+                  metadata={"location": "+50.4500+030.5200/", "make": "Apple", "model": "iPhone 15", "comment": "secret"})  # fmt: skip
+    for src, kind in ((jpeg, "image"), (png, "image"), (mp4, "video")):
+        before = [k for k in _exiftool_tags(src) if PRIVATE.search(k.split(":")[-1])]
+        assert before, f"the {src.suffix} fixture should carry private tags"
+        data, ext, _ = stripped_media(src, kind)
+        out = tmp_path / f"out-{src.stem}.{ext}"
+        out.write_bytes(data)
+        tags = _exiftool_tags(out)
+        leaked = {k: v for k, v in tags.items() if PRIVATE.search(k.split(":")[-1]) and not k.startswith(("System:", "ExifTool:", "File:"))}
+        assert leaked == {}, f"{src.name}: exported copy still carries {leaked}"
+        assert b"Source Name" not in data and b"Canon" not in data and b"iPhone" not in data
