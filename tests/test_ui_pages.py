@@ -549,3 +549,36 @@ def test_hostile_uploads_each_get_a_plain_error_and_the_good_one_goes_in(desk):
     assert item.source == "<script>alert(1)</script>"  # stored verbatim, shown as text
     for body in markdown_bodies(at):
         assert "<script" not in body
+
+
+def test_correcting_the_claim_updates_the_record_and_the_history(any_desk):
+    desk = any_desk
+    item = desk.ingest_bytes(jpeg_bytes(photo(90)), filename="c.jpg", actor="A",
+                             claim=Claim(source="Tip line", claimed_place="Kyyiv")).item
+    at = start(page="item", item=item.id)
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["Claimed place"].input("Kyiv")
+    nums = {n.label: n for n in at.number_input}
+    nums["Latitude"].set_value(50.45)
+    button(at, "Save the claim").click().run()
+    assert "Give both latitude and longitude" in texts(at)
+    nums = {n.label: n for n in at.number_input}
+    nums["Longitude"].set_value(30.52)
+    button(at, "Save the claim").click().run()
+    assert not at.exception
+    assert "Claim corrected" in texts(at)
+    fresh = desk.store.item(item.id)
+    assert (fresh.claimed_place, fresh.claimed_lat, fresh.claimed_lon, fresh.source) == ("Kyiv", 50.45, 30.52, "Tip line")
+    ev = desk.store.events(item.id)[-1]
+    assert ev.kind == "claim_updated" and ev.actor == "Ana Editor"
+    assert ev.payload["previous"]["claimed_place"] == "Kyyiv" and ev.payload["changes"]["claimed_place"] == "Kyiv"
+    at.switch_page(f"{PAGES}/verdict.py").run()
+    history = frame_values(at)
+    assert "corrected the claim:" in history and "claimed place 'Kyyiv' → 'Kyiv'" in history
+    # a colleague's change meanwhile is not overwritten
+    at.switch_page(f"{PAGES}/item.py").run()
+    desk.record_verdict(item.id, "in_progress", "checking", actor="Bob")
+    {t.label: t for t in at.text_input}["Claimed place"].input("Kyiv city")
+    button(at, "Save the claim").click().run()
+    assert "changed by Bob meanwhile" in texts(at)
+    assert desk.store.item(item.id).claimed_place == "Kyiv"

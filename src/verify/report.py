@@ -345,6 +345,16 @@ def _coords(lat: float | None, lon: float | None) -> str:
     return f"({lat:.5f}, {lon:.5f})"
 
 
+CLAIM_LABELS = {
+    "source": "source", "source_url": "posted at", "source_contact": "contact", "claimed_place": "claimed place",
+    "claimed_lat": "claimed latitude", "claimed_lon": "claimed longitude", "claimed_date": "claimed date", "note": "note",
+}
+
+
+def _shown(value: object) -> str:
+    return "(none)" if value is None or value == "" else f"'{value}'"
+
+
 def describe_event(kind: str, payload: dict[str, Any]) -> str:
     """One sentence per event, for the history shown to editors and in reports."""
     return _describe_event(kind, payload)
@@ -365,7 +375,12 @@ def _describe_event(kind: str, payload: dict[str, Any]) -> str:
         extra = f"; evidence: {', '.join(links)}" if links else ""
         return f"set status to {status_label(str(p.get('status')))}: {p.get('rationale', '')}{extra}"
     if kind == "claim_updated":
-        return "updated the claim: " + ", ".join(f"{k}={v}" for k, v in sorted(p.items()))
+        changes = p.get("changes") or {}
+        previous = p.get("previous") or {}
+        parts = [
+            f"{CLAIM_LABELS.get(k, k)} {_shown(previous.get(k))} → {_shown(v)}" for k, v in changes.items()
+        ]
+        return "corrected the claim: " + "; ".join(parts)
     if kind == "exported":
         return f"exported {p.get('what', 'the item')}"
     if kind == "note":

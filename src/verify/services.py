@@ -344,6 +344,64 @@ class Services:
             item_id, require_actor(actor), "note", {"text": text.strip()[:5000]}, expected_version, self.statuses[0]
         )
 
+    CLAIM_FIELDS = (
+        "source", "source_url", "source_contact", "claimed_place", "claimed_lat", "claimed_lon", "claimed_date", "note",
+    )
+
+    def update_claim(self, item_id: int, changes: dict[str, object], *, actor: str, expected_version: int | None = None) -> ItemState:
+        """Correct what came with a file (a typo in the place, a point found by geolocation).
+
+        The item's row changes and a ``claim_updated`` event records old and new values with who
+        and when, in one transaction; a change against an older version is a ``Conflict``.
+        """
+        from datetime import date as _date
+
+        from sqlalchemy import update as sa_update
+
+        from verify.store import schema as _schema
+
+        item = self.store.item(item_id)
+        unknown = set(changes) - set(self.CLAIM_FIELDS)
+        if unknown:
+            raise VerifyError(f"These are not claim fields: {', '.join(sorted(unknown))}.")
+        clean: dict[str, object] = {}
+        for name, value in changes.items():
+            if isinstance(value, str):
+                value = _CONTROL.sub(" ", value).strip()[:5000] or None
+            if name in ("claimed_lat", "claimed_lon") and value is not None:
+                try:
+                    value = float(value)  # type: ignore[arg-type]
+                except (TypeError, ValueError) as exc:
+                    raise VerifyError("Latitude and longitude must be numbers.") from exc
+                limit = 90 if name == "claimed_lat" else 180
+                if not -limit <= value <= limit:
+                    raise VerifyError(f"{'Latitude' if name == 'claimed_lat' else 'Longitude'} must be between -{limit} and {limit}.")
+            if name == "claimed_date" and value is not None and not isinstance(value, _date):
+                raise VerifyError("The claimed date must be a date.")
+            if getattr(item, name) != value:
+                clean[name] = value
+        lat = clean.get("claimed_lat", item.claimed_lat)
+        lon = clean.get("claimed_lon", item.claimed_lon)
+        if (lat is None) != (lon is None):
+            raise VerifyError("Give both latitude and longitude for the claimed place, or neither.")
+        if not clean:
+            raise VerifyError("Nothing changed in the claim.")
+
+        def as_json(v: object) -> object:
+            return v.isoformat() if isinstance(v, _date) else v
+
+        payload = {
+            "changes": {k: as_json(v) for k, v in clean.items()},
+            "previous": {k: as_json(getattr(item, k)) for k in clean},
+        }
+
+        def write_row(conn) -> None:  # type: ignore[no-untyped-def]
+            conn.execute(sa_update(_schema.media_item).where(_schema.media_item.c.id == item_id).values(**clean))
+
+        return self.store.apply_editorial(
+            item_id, require_actor(actor), "claim_updated", payload, expected_version, self.statuses[0], also=write_row
+        )
+
     def record_export(self, item_id: int | None, what: str, *, actor: str) -> Event:
         """Exports leave the desk: the log says who took what out, and when."""
         return self.store.append_event(item_id, require_actor(actor), "exported", {"what": what})

@@ -209,11 +209,13 @@ class Store:
         payload: dict[str, Any],
         expected_version: int | None,
         default_status: str = "unverified",
+        also: Callable[[Connection], None] | None = None,
     ) -> ItemState:
         """Append an editorial event unless someone else changed the item since ``expected_version``.
 
         The projection in ``item_state`` is updated in the same transaction, so the list views
-        never disagree with the log.
+        never disagree with the log. ``also`` runs in that transaction after the version check
+        (a claim correction updates the item's row there), so the row and its event land together.
         """
         with self.write() as conn:
             exists = conn.execute(select(schema.media_item.c.id).where(schema.media_item.c.id == item_id)).first()
@@ -229,6 +231,8 @@ class Store:
                     f"This item was changed by {who} meanwhile; your change was not saved. "
                     "Reload to see their change, then try again."
                 )
+            if also is not None:
+                also(conn)
             self._append_event(conn, item_id, actor, kind, payload)
             evs = [
                 _event_from_row(r)

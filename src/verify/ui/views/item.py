@@ -128,6 +128,41 @@ def show_tags(meta: Metadata) -> None:
             st.code("\n".join(meta.errors), language=None)
 
 
+def correct_claim(item, state) -> None:  # type: ignore[no-untyped-def]
+    """A form to correct the claim; the old and new values go into the history."""
+    from verify.errors import Conflict, VerifyError
+    from verify.ui import identity
+
+    expected = components.seen_version(item.id, state)
+    flash = st.session_state.pop("claim_flash", None)
+    if flash:
+        st.success(flash)
+    with st.expander("Correct the claim", expanded=False), st.form(f"claim_{item.id}"):
+        source = st.text_input("Source (who sent it)", value=item.source or "", max_chars=500)
+        contact = st.text_input("How to reach them", value=item.source_contact or "", max_chars=500)
+        url = st.text_input("Where it was posted (link)", value=item.source_url or "", max_chars=2000)
+        place = st.text_input("Claimed place", value=item.claimed_place or "", max_chars=500)
+        c1, c2 = st.columns(2)
+        lat = c1.number_input("Latitude", -90.0, 90.0, value=item.claimed_lat, format="%.5f")
+        lon = c2.number_input("Longitude", -180.0, 180.0, value=item.claimed_lon, format="%.5f")
+        when = st.date_input("Claimed date", value=item.claimed_date, min_value=__import__("datetime").date(1900, 1, 1))
+        note = st.text_area("Note", value=item.note or "", max_chars=5000)
+        if st.form_submit_button("Save the claim"):
+            changes = {"source": source, "source_contact": contact, "source_url": url, "claimed_place": place,
+                       "claimed_lat": lat, "claimed_lon": lon, "claimed_date": when, "note": note}
+            try:
+                new_state = services().update_claim(item.id, changes, actor=identity.require(), expected_version=expected)
+            except Conflict as exc:
+                st.error(f"{exc} Your corrections are still in the form.")
+                components.mark_seen(item.id, state.version)
+            except VerifyError as exc:
+                st.error(str(exc))
+            else:
+                components.mark_seen(item.id, new_state.version)
+                st.session_state["claim_flash"] = "Claim corrected; the change is in the history."
+                st.rerun()
+
+
 def render() -> None:
     identity.require()
     item_id = components.pick_item()
@@ -165,4 +200,5 @@ def render() -> None:
         ]
         with st.container(border=True):
             components.facts(claim_rows)
+        correct_claim(item, state)
     show_tags(view.metadata)
