@@ -582,3 +582,15 @@ def test_correcting_the_claim_updates_the_record_and_the_history(any_desk):
     button(at, "Save the claim").click().run()
     assert "changed by Bob meanwhile" in texts(at)
     assert desk.store.item(item.id).claimed_place == "Kyiv"
+
+
+def test_inbox_pages_long_lists(desk, monkeypatch):
+    import verify.ui.views.inbox as inbox
+
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 2)
+    for i in range(3):
+        desk.ingest_bytes(jpeg_bytes(photo(100 + i)), filename=f"p{i}.jpg", actor="A")
+    at = start(page="inbox")
+    assert _card_names(at) == ["p2.jpg", "p1.jpg"]
+    at.selectbox(key="inbox_page").set_value(2).run()
+    assert _card_names(at) == ["p0.jpg"]

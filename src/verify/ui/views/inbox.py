@@ -18,6 +18,8 @@ from verify.ui.resources import services
 from verify.ui.safe import short
 
 COLUMNS = 4
+#: Cards per page: each needs a decoded preview the first time it is shown.
+PAGE_SIZE = 48
 
 
 @st.cache_data(show_spinner=False, max_entries=5000)
@@ -76,9 +78,15 @@ def render() -> None:
         return
     st.download_button("Case list (CSV)", case_list_csv(rows), file_name="verify-case-list.csv", mime="text/csv",
                        key="inbox_csv", on_click="ignore")
-    for start in range(0, len(rows), COLUMNS):
+    shown = rows
+    if len(rows) > PAGE_SIZE:
+        pages = (len(rows) + PAGE_SIZE - 1) // PAGE_SIZE
+        page = st.selectbox("Page", list(range(1, pages + 1)), key="inbox_page",
+                            format_func=lambda p: f"{p} of {pages} (items {(p - 1) * PAGE_SIZE + 1}-{min(p * PAGE_SIZE, len(rows))})")
+        shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    for start in range(0, len(shown), COLUMNS):
         cols = st.columns(COLUMNS)
-        for col, (item, status, warnings) in zip(cols, rows[start : start + COLUMNS], strict=False):
+        for col, (item, status, warnings) in zip(cols, shown[start : start + COLUMNS], strict=False):
             with col, st.container(border=True):
                 _card(item, status, warnings)
 
