@@ -34,7 +34,7 @@ class Settings:
     max_video_pixels: int = 8192 * 8192
     max_video_seconds: float = 6 * 3600
     decode_timeout_s: float = 120.0
-    decode_memory_bytes: int = 3 * 1024**3
+    decode_memory_bytes: int = 4 * 1024**3
     actor: str | None = None
     verdict_statuses: tuple[str, ...] = ()
     map_tiles_url: str | None = None

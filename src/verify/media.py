@@ -198,6 +198,8 @@ def decode_reduced(path: Path, max_pixels: int, target: int = 512, mode: str = "
         return im
     except (TooLarge, UnreadableMedia):
         raise
+    except MemoryError as exc:  # the decoding sandbox's memory ceiling: not damage, too big to check here
+        raise TooLarge("Decoding the image needs more memory than is safe here; it was stopped.") from exc
     except Exception as exc:
         raise UnreadableMedia(f"The image is damaged and cannot be decoded: {_reason(exc)}.") from exc
 

@@ -27,8 +27,9 @@ from verify.config import Settings
 from verify.errors import TooLarge, UnreadableMedia, VerifyError
 
 #: Address-space ceiling per decoding process. Virtual size, not resident memory: the imported
-#: libraries alone reserve several hundred MB of address space, so this is set generously.
-DEFAULT_MEMORY_BYTES = 3 * 1024**3
+#: codecs (PyAV, OpenCV) alone reserve about 0.9 GB of address space, so this is set generously;
+#: a 150-megapixel image (the pixel limit) still decodes within it.
+DEFAULT_MEMORY_BYTES = 4 * 1024**3
 #: Startup (importing Pillow, PyAV, OpenCV) is not counted against the decode time limit.
 STARTUP_TIMEOUT_S = 120.0
 #: Recycle a worker after this many files, so slow leaks in a codec cannot accumulate.
@@ -187,7 +188,13 @@ class Sandbox:
             keep = False
             try:
                 worker.calls += 1
-                worker.conn.send((fn, args, kwargs))
+                try:
+                    worker.conn.send((fn, args, kwargs))
+                except OSError:  # it died while idle (killed from outside): one retry on a fresh one
+                    worker.kill()
+                    worker = self._take(fresh=True)
+                    worker.calls += 1
+                    worker.conn.send((fn, args, kwargs))
                 if not worker.conn.poll(limit):
                     raise UnreadableMedia(
                         f"Decoding the file took longer than {limit:g} seconds and was stopped "
@@ -222,7 +229,9 @@ class Sandbox:
 
         return self.call(analyse, Path(path), settings, sha256=sha256, for_archive=for_archive)
 
-    def _take(self) -> _Worker:
+    def _take(self, fresh: bool = False) -> _Worker:
+        if fresh:
+            return _Worker(self.memory_bytes)
         with self._lock:
             if self._closed:
                 raise VerifyError("The decoder has been shut down.")
