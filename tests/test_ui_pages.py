@@ -594,3 +594,16 @@ def test_inbox_pages_long_lists(desk, monkeypatch):
     assert _card_names(at) == ["p2.jpg", "p1.jpg"]
     at.selectbox(key="inbox_page").set_value(2).run()
     assert _card_names(at) == ["p0.jpg"]
+
+
+def test_unreachable_tile_server_falls_back_to_the_offline_map(desk, monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    monkeypatch.setenv("VERIFY_MAP_TILES", f"http://127.0.0.1:{dead}/{{z}}/{{x}}/{{y}}.png")
+    item = desk.ingest_bytes(jpeg_with_exif(110, gps=(48.85, 2.29)), filename="t.jpg", actor="A").item
+    at = start(page="item", item=item.id)
+    shown = texts(at)
+    assert "could not be reached; showing the offline map" in shown and "Offline map" in shown

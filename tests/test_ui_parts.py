@@ -119,3 +119,47 @@ def test_align_lays_a_mirrored_crop_back_onto_the_original():
     before = np.asarray(imaging.difference(a, b).convert("L"))[inner].mean()
     assert after < before / 4
     assert imaging.align(a, photo(99, (800, 600))) is None  # a different picture does not align
+
+
+def test_tile_map_fetches_tiles_on_the_server_and_falls_back_when_unreachable():
+    """With VERIFY_MAP_TILES set, tiles come from that server (here a local one), fetched server-side."""
+    import http.server
+    import socket
+    import threading
+
+    tile_colour = (10, 200, 30)
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), tile_colour).save(buf, "PNG")
+    png = buf.getvalue()
+    seen: list[str] = []
+
+    class Tiles(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/tiles/{{z}}/{{x}}/{{y}}.png"
+        points = [mapdraw.MapPoint(48.8584, 2.2945, "GPS", "gps"), mapdraw.MapPoint(48.8566, 2.3522, "Claimed", "claimed")]
+        im = mapdraw.render_tile_map(points, url, (720, 420))
+        colours = {c for _n, c in im.getcolors(1_000_000)}
+        assert tile_colour in colours and mapdraw.COLOURS["claimed"] in colours
+        assert seen and all(p.startswith("/tiles/") and p.endswith(".png") for p in seen)
+        z = int(seen[0].split("/")[2])
+        assert z >= 12  # 4 km apart: zoomed in to street level, not the world
+    finally:
+        server.shutdown()
+        server.server_close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    with pytest.raises(OSError):
+        mapdraw.render_tile_map(points, f"http://127.0.0.1:{dead}/{{z}}/{{x}}/{{y}}.png", timeout=2)

@@ -85,10 +85,15 @@ def show_map(view: ItemView) -> None:
         st.text(f"The file's GPS is {km:,.1f} km from the claimed place.")
     tiles = services().settings.map_tiles_url
     if tiles:
-        _tile_map(points, tiles)
-    else:
-        st.image(_map_png(tuple(points)), width="stretch")
-        st.caption("Offline map (country outlines). Red circle: GPS in the file; blue square: claimed place.")
+        data = _tile_png(tuple(points), tiles)
+        if data is not None:
+            st.image(data, width="stretch")
+            st.caption("Map tiles fetched by the workbench server (VERIFY_MAP_TILES). Red circle: GPS in the file; "
+                       "blue square: claimed place.")
+            return
+        st.caption("The configured tile server could not be reached; showing the offline map.")
+    st.image(_map_png(tuple(points)), width="stretch")
+    st.caption("Offline map (country outlines). Red circle: GPS in the file; blue square: claimed place.")
 
 
 @st.cache_data(show_spinner=False, max_entries=500)
@@ -100,18 +105,17 @@ def _map_png(points: tuple[mapdraw.MapPoint, ...]) -> bytes:
     return buf.getvalue()
 
 
-def _tile_map(points: list[mapdraw.MapPoint], tiles: str) -> None:
-    """Online tiles, only when an administrator configured a tile server (VERIFY_MAP_TILES)."""
-    import pydeck as pdk
+@st.cache_data(show_spinner=False, max_entries=500, ttl=3600)
+def _tile_png(points: tuple[mapdraw.MapPoint, ...], tiles: str) -> bytes | None:
+    import io
 
-    data = [{"lat": p.lat, "lon": p.lon, "kind": p.kind, "color": list(mapdraw.COLOURS.get(p.kind, (0, 0, 0)))} for p in points]
-    tile_layer = pdk.Layer("TileLayer", data=tiles, min_zoom=0, max_zoom=19, tile_size=256)
-    dots = pdk.Layer("ScatterplotLayer", data=data, get_position="[lon, lat]", get_fill_color="color", get_radius=300,
-                     radius_min_pixels=6)
-    lat = sum(p.lat for p in points) / len(points)
-    lon = sum(p.lon for p in points) / len(points)
-    st.pydeck_chart(pdk.Deck(layers=[tile_layer, dots], initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=5),
-                             map_style=None))
+    try:
+        im = mapdraw.render_tile_map(list(points), tiles)
+    except Exception:  # unreachable server, a bad tile: the offline map is always there
+        return None
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
 
 
 def show_tags(meta: Metadata) -> None:
