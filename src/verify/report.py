@@ -47,6 +47,11 @@ STATUS_LABELS = {
 }
 
 
+def media_word(kind: str | None) -> str:
+    """"picture" or "footage": what an editor calls the thing."""
+    return "footage" if kind == "video" else "picture"
+
+
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
@@ -270,7 +275,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         out.append("## Seen before")
         out.append("")
         when = first.get("first_seen_at") or first.get("ingested_at")
-        out.append(f"**This picture was in the archive on {md_text((when or '')[:10])}** "
+        out.append(f"**This {media_word(item['kind'])} was in the archive on {md_text((when or '')[:10])}** "
                    f"(item {first['item_id']}, source {md_text(first.get('source'))}).")
         out.append("")
     out.append("## Key facts")
@@ -433,7 +438,7 @@ def to_html(report: dict[str, Any], preview_jpeg: bytes | None = None) -> str:
     first = report.get("earliest_match")
     if first:
         when = (first.get("first_seen_at") or first.get("ingested_at") or "")[:10]
-        parts.append(f"<p><strong>This picture was in the archive on {e(when)}</strong> (item {int(first['item_id'])}).</p>")
+        parts.append(f"<p><strong>This {e(media_word(item['kind']))} was in the archive on {e(when)}</strong> (item {int(first['item_id'])}).</p>")
     parts.append("<table>" + "".join(rows) + "</table>")
     parts.append("<h2>Findings</h2><ul>")
     parts.extend(f"<li>[{e(f['severity'])}] <b>{e(f['title'])}</b>: {e(f['evidence'])}</li>" for f in report["findings"])

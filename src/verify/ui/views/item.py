@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from verify.models import Finding, Metadata
-from verify.report import earliest_match, findings_for, seen_date
+from verify.report import earliest_match, findings_for, media_word, seen_date
 from verify.services import ItemView
 from verify.ui import components, identity, mapdraw
 from verify.ui.resources import services
@@ -179,7 +179,7 @@ def render() -> None:
     components.item_header(item, state)
     first = earliest_match(view.outcome.matches)
     if first is not None:
-        st.error(f"### This picture was in the archive on {seen_date(first.item).date().isoformat()}\n"
+        st.error(f"### This {media_word(item.kind)} was in the archive on {seen_date(first.item).date().isoformat()}\n"
                  f"Archive item {first.item.id}; see the Matches page.", icon=":material/history:")
     left, right = st.columns([3, 2])
     with left:

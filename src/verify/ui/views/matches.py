@@ -14,7 +14,7 @@ from PIL import Image
 
 from verify.errors import VerifyError
 from verify.models import Match, MediaItem
-from verify.report import earliest_match, seen_date
+from verify.report import earliest_match, media_word, seen_date
 from verify.ui import components, identity, imaging, nav
 from verify.ui.resources import services
 from verify.ui.safe import md, short
@@ -134,12 +134,12 @@ def render() -> None:
     first = earliest_match(outcome.matches)
     if first is not None:
         src = f" (source: {md(first.item.source, 80)})" if first.item.source else ""
-        st.error(f"### This picture was in the archive on {seen_date(first.item).date().isoformat()}\n"
+        st.error(f"### This {media_word(item.kind)} was in the archive on {seen_date(first.item).date().isoformat()}\n"
                  f"Archive item {first.item.id}{src}.", icon=":material/history:")
     elif outcome.candidates:
         st.info("No confident match; the weaker candidates below are worth a look.")
     else:
-        st.success("No earlier copy of this picture was found in the archive.")
+        st.success(f"No earlier copy of this {media_word(item.kind)} was found in the archive.")
     suggest_warnings(item_id, outcome, state, key="matches")
     inherited = components.inherited_warnings(state, outcome)
     components.reveal_controls(item, state, key="matches_q", inherited=inherited)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from verify.errors import VerifyError
 from verify.models import Claim
-from verify.report import earliest_match, seen_date, warning_label
+from verify.report import earliest_match, media_word, seen_date, warning_label
 from verify.ui import identity, nav
 from verify.ui.resources import note_own_ingest, services
 from verify.ui.safe import md, short
@@ -74,7 +74,7 @@ def _ingest_one(f, claim: Claim, origin: str, actor: str) -> dict:  # type: igno
         logging.getLogger(__name__).exception("upload failed")
         result["error"] = "This file could not be processed (an unexpected problem); the other files are not affected."
         return result
-    result.update(ok=True, item_id=res.item.id, created=res.created)
+    result.update(ok=True, item_id=res.item.id, created=res.created, kind=res.item.kind)
     note_own_ingest(svc)
     if not res.created:
         note = _claim_note(claim)
@@ -173,7 +173,7 @@ def _show_results(results: list[dict]) -> None:
                 else:
                     st.info(f"Already in the store: this opens its existing record, item {r['item_id']}.")
                 if r["matches"]:
-                    st.error(f"Matches {r['matches']} archived item(s): this picture was in the archive on {r['first_seen']}.")
+                    st.error(f"Matches {r['matches']} archived item(s): this {media_word(r['kind'])} was in the archive on {r['first_seen']}.")
                 if r["suggested"]:
                     labels = ", ".join(warning_label(c) for c in r["suggested"])
                     st.warning(f"The archived copy carries a content warning ({labels}); consider adding it on the Warnings page.")
