@@ -22,7 +22,15 @@ def settings() -> Settings:
     return load_settings()
 
 
-@st.cache_resource(show_spinner=False)
+def _release(svc: Services) -> None:
+    """Close the desk when its cache entry goes (its sandbox workers and database connections)."""
+    try:
+        svc.close()
+    except Exception:  # closing must never fail a page or a test teardown
+        log.warning("closing a workbench desk failed", exc_info=True)
+
+
+@st.cache_resource(show_spinner=False, on_release=_release)
 def _services(key: str, _settings: Settings) -> Services:
     try:  # decode untrusted uploads in a sandboxed child process where this build has one
         return Services(_settings, isolate=True)
