@@ -70,7 +70,8 @@ def render() -> None:
         rows = [r for r in rows if category in r[2]]
     if has_matches:
         size = svc.store.count_items()
-        rows = [r for r in rows if _match_count(r[0].id, size, svc.settings.database_url) > 0]
+        with st.spinner("Checking which items have earlier copies in the archive…"):
+            rows = [r for r in rows if _match_count(r[0].id, size, svc.settings.database_url) > 0]
     st.caption(f"{len(rows)} item(s)")
     if not rows:
         st.info("Nothing here yet: upload photos and videos first." if not svc.store.count_items() else "No item matches these filters.")
