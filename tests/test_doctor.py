@@ -128,3 +128,39 @@ def test_orphan_is_adopted_when_the_same_file_is_ingested_again(stocked: Service
     assert result.created
     report = doctor(stocked.store, stocked.blobs, grace_s=0)
     assert report.orphan_blobs == [] and report.ok
+
+
+def test_repair_while_ingesting_never_removes_a_committed_original(services: Services) -> None:
+    """With no grace period for orphan originals, doctor --repair racing live ingests leaves no row
+    without its file: removal is re-checked under the chain lock every ingest holds while linking.
+    (Uploads still being written to .incoming are protected by their age alone.)"""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = threading.Event()
+    repairs = 0
+
+    def janitor() -> None:
+        nonlocal repairs
+        while not done.is_set():
+            doctor(services.store, services.blobs, repair=True, grace_s=0, incoming_grace_s=600)
+            repairs += 1
+
+    def ingest(k: int) -> None:
+        for n in range(5):
+            services.ingest_bytes(f.jpeg_bytes(f.photo(7000 + 10 * k + n, (320, 240))), filename=f"{k}-{n}.jpg", actor=f"u{k}")
+
+    jan = threading.Thread(target=janitor)
+    jan.start()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            for fut in [pool.submit(ingest, k) for k in range(4)]:
+                fut.result(timeout=180)
+    finally:
+        done.set()
+        jan.join(timeout=120)
+    assert repairs >= 2
+    report = doctor(services.store, services.blobs, grace_s=0)
+    assert report.missing_originals == [] and report.ok, report.problems
+    assert services.store.count_items() == 20
+    assert sorted(services.store.all_shas()) == sorted(services.blobs.iter_shas())

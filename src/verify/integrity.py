@@ -293,8 +293,16 @@ def doctor(
     repair: bool = False,
     grace_s: float = DEFAULT_GRACE_S,
     default_status: str = "unverified",
+    incoming_grace_s: float | None = None,
 ) -> DoctorReport:
-    """Find (and with ``repair``, fix) what an interrupted ingest leaves behind."""
+    """Find (and with ``repair``, fix) what an interrupted ingest leaves behind.
+
+    ``grace_s`` spares young debris; ``incoming_grace_s`` (default: the same) applies to uploads
+    in ``.incoming``, which are written outside any lock, so only their age says they are dead.
+    Orphan originals are also re-checked under the chain lock before removal.
+    """
+    if incoming_grace_s is None:
+        incoming_grace_s = grace_s
     report = DoctorReport()
     now = time.time()
 
@@ -350,7 +358,7 @@ def doctor(
     # 3. Half-written uploads.
     for path in sorted(blobs.iter_incoming()):
         report.incoming_leftovers.append(path.name)
-        if now - _changed_at(path) < grace_s:
+        if now - _changed_at(path) < incoming_grace_s:
             report.skipped_recent.append(path.name)
             continue
         if repair:
@@ -390,9 +398,12 @@ def _changed_at(path: Path) -> float:
 def _remove_orphan(store: Store, blobs: BlobStore, sha256: str) -> bool:
     """Delete an unreferenced blob, re-checking under the write lock that no row refers to it."""
     with store.write() as conn:
+        # Take the chain head lock first: every ingest holds it from before it links its original
+        # until it commits (SQLite: the write lock, same effect). So an ingest of these bytes is
+        # either committed (its row is visible below) or has not linked anything yet.
+        conn.execute(select(schema.chain_head.c.id).where(schema.chain_head.c.id == 1).with_for_update()).first()
         if conn.execute(select(schema.media_item.c.id).where(schema.media_item.c.sha256 == sha256)).first() is not None:
             return False
-        # Holding the write transaction: an ingest of these bytes cannot commit meanwhile.
         blobs.remove_uncommitted(sha256)
     return True
 
