@@ -68,6 +68,7 @@ def _check_database(data: Path, db_url: str | None) -> None:
         store.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_kill_minus_9_at_random_moments_then_rerun(backend: str, folder: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     db_url = request.getfixturevalue("pg_url") if backend == "postgresql" else None

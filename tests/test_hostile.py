@@ -364,6 +364,7 @@ def test_hostile_set_is_big_enough(hostile_dir: dict[str, Path]) -> None:
     assert len(hostile_dir) >= 70
 
 
+@pytest.mark.slow
 def test_index_reports_each_hostile_file_and_keeps_store_whole(hostile_dir: dict[str, Path], tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -397,6 +398,7 @@ def test_index_reports_each_hostile_file_and_keeps_store_whole(hostile_dir: dict
     assert_store_consistent(load_settings(data_dir=data))
 
 
+@pytest.mark.slow
 def test_index_human_output_one_clear_line_per_bad_file(hostile_dir: dict[str, Path], tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -414,6 +416,7 @@ def test_index_human_output_one_clear_line_per_bad_file(hostile_dir: dict[str, P
     assert all(line.startswith("  ") and ": " in line for line in listed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["meta", "match", "hash"])
 def test_read_commands_answer_every_hostile_file(command: str, hostile_dir: dict[str, Path], tmp_path: Path) -> None:
     data = tmp_path / "data"

@@ -14,7 +14,7 @@ import pytest
 from test_hostile import assert_store_consistent, build_hostile
 from test_security_browser import BROWSER_ARGS, _settle, _start_streamlit, _stop
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 UPLOAD = [
     "empty.jpg", "jpeg-truncated-50.jpg", "png-bitflip-0.png", "heic-truncated.heic", "mp4-truncated-50.mp4",
