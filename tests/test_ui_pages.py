@@ -607,3 +607,15 @@ def test_unreachable_tile_server_falls_back_to_the_offline_map(desk, monkeypatch
     at = start(page="item", item=item.id)
     shown = texts(at)
     assert "could not be reached; showing the offline map" in shown and "Offline map" in shown
+
+
+def test_uploading_the_same_file_with_the_same_claim_adds_nothing(desk):
+    data = jpeg_bytes(photo(120))
+    first = desk.ingest_bytes(data, filename="a.jpg", actor="Bob", claim=Claim(source="Tip line")).item
+    at = start()
+    at.file_uploader[0].upload("a.jpg", data, "image/jpeg")
+    at.text_input(key="claim_source").input("Tip line")
+    button(at, "Upload and check").click().run()
+    assert f"Already in the store: this opens its existing record, item {first.id}" in texts(at)
+    assert [e.kind for e in desk.store.events(first.id)] == ["ingested"]
+    assert at.text_input(key="claim_source").value == "Tip line"  # the claim stays for the next batch

@@ -19,6 +19,8 @@ from verify.ui.resources import note_own_ingest, services
 from verify.ui.safe import md, short
 
 RESULTS_KEY = "upload_results"
+#: A new key empties the file picker after a batch (the claim fields stay for the next one).
+BATCH_KEY = "upload_batch"
 
 
 def _claim_from_form(values: dict) -> Claim:
@@ -58,6 +60,15 @@ def _claim_note(claim: Claim) -> str | None:
     return ("Received again with: " + "; ".join(parts)) if parts else None
 
 
+def _is_new_claim(claim: Claim, item) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a re-upload came with something the record does not already say."""
+    for name in ("source", "source_url", "source_contact", "claimed_place", "claimed_lat", "claimed_lon", "claimed_date", "note"):
+        value = getattr(claim, name)
+        if value not in (None, "") and value != getattr(item, name):
+            return True
+    return False
+
+
 def _ingest_one(f, claim: Claim, origin: str, actor: str) -> dict:  # type: ignore[no-untyped-def]
     svc = services()
     name = f.name
@@ -76,7 +87,7 @@ def _ingest_one(f, claim: Claim, origin: str, actor: str) -> dict:  # type: igno
         return result
     result.update(ok=True, item_id=res.item.id, created=res.created, kind=res.item.kind)
     note_own_ingest(svc)
-    if not res.created:
+    if not res.created and _is_new_claim(claim, res.item):
         note = _claim_note(claim)
         if note:
             try:
@@ -106,7 +117,7 @@ def render() -> None:
         files = st.file_uploader(
             "Photos and videos",
             accept_multiple_files=True,
-            key="upload_files",
+            key=f"upload_files_{st.session_state.get(BATCH_KEY, 0)}",
             help="JPEG, PNG, HEIC, WebP, TIFF, GIF; MP4, MOV, MKV, WebM, AVI. The bytes decide the type, not the name.",
         )
         st.markdown("**The claim that came with them**")
@@ -153,6 +164,8 @@ def render() -> None:
                     results.append(r)
                 bar.progress(1.0, text=f"Done: {sum(r['ok'] for r in results)} of {len(results)} files stored or found.")
                 st.session_state[RESULTS_KEY] = results
+                st.session_state[BATCH_KEY] = st.session_state.get(BATCH_KEY, 0) + 1
+                st.rerun()
     _show_results(st.session_state.get(RESULTS_KEY) or [])
 
 
