@@ -134,3 +134,41 @@ def test_kill_minus_9_at_random_moments_then_rerun(backend: str, folder: Path, t
         assert audit(store, blobs).ok
     finally:
         store.close()
+
+
+def test_copy_fallback_never_leaves_a_partial_original(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On filesystems without hard links the original is copied; a crash mid-copy must not leave a
+    partial file under the SHA-256 name (a rerun would adopt it as the evidence).
+
+    The filesystem here has hard links, so its absence is simulated by making ``os.link`` fail the
+    way exFAT does, and the crash by an exception half-way through the copy.
+    """
+    import errno
+    import shutil as sh
+
+    from verify.store import BlobStore
+
+    blobs = BlobStore(tmp_path / "media")
+    data = f.jpeg_bytes(f.photo(77, (640, 480)))
+
+    def no_links(src: object, dst: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    real_copy = sh.copyfileobj
+
+    def crash_half_way(src, dst, length=0):  # type: ignore[no-untyped-def]
+        dst.write(src.read(len(data) // 2))
+        dst.flush()
+        raise KeyboardInterrupt  # stands in for the kill: nothing after this line runs
+
+    staged = blobs.stage_bytes(data, 10**8)
+    monkeypatch.setattr(sh, "copyfileobj", crash_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        blobs.commit(staged)
+    assert not blobs.exists(staged.sha256), "a partial copy sits under the SHA-256 name"
+    monkeypatch.setattr(sh, "copyfileobj", real_copy)
+    staged = blobs.stage_bytes(data, 10**8)
+    assert blobs.commit(staged) is True
+    assert blobs.path_for(staged.sha256).read_bytes() == data
+    assert not any(p.name.endswith(".tmp") for p in blobs.root.rglob("*"))

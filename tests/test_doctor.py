@@ -164,3 +164,14 @@ def test_repair_while_ingesting_never_removes_a_committed_original(services: Ser
     assert report.missing_originals == [] and report.ok, report.problems
     assert services.store.count_items() == 20
     assert sorted(services.store.all_shas()) == sorted(services.blobs.iter_shas())
+
+
+def test_unfinished_copies_are_removed(stocked: Services) -> None:
+    """What a kill during the copy fallback (no hard links) leaves: a .tmp beside the originals."""
+    sha = next(iter(_originals(stocked)))
+    debris = stocked.blobs.path_for(sha).with_name(f"{sha}.{'ab' * 16}.tmp")
+    debris.write_bytes(b"half a copy")
+    report = doctor(stocked.store, stocked.blobs, grace_s=0)
+    assert debris.name in report.incoming_leftovers and debris.exists()
+    doctor(stocked.store, stocked.blobs, repair=True, grace_s=0)
+    assert not debris.exists() and stocked.blobs.path_for(sha).exists()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ Severity = Literal["error", "warning"]
 
 #: Debris younger than this is left alone: it may belong to an ingest that is still running.
 DEFAULT_GRACE_S = 15 * 60
+_PARTIAL_COPY = re.compile(r"^[0-9a-f]{64}\.[0-9a-f]{32}\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,16 @@ def doctor(
         if not path.is_file():
             continue
         name = path.name
+        if _PARTIAL_COPY.match(name):  # an interrupted copy (filesystems without hard links)
+            report.incoming_leftovers.append(name)
+            if now - _changed_at(path) < incoming_grace_s:
+                report.skipped_recent.append(name)
+            elif repair:
+                path.unlink(missing_ok=True)
+                report.repaired.append(f"removed unfinished copy {name[:16]}...")
+            else:
+                report.problems.append(Problem("warning", "incoming", f"Unfinished copy of an original left in the media folder: {name[:16]}..."))
+            continue
         if len(name) != 64 or any(c not in "0123456789abcdef" for c in name) or path.parent.parent.name != name[:2] or path.parent.name != name[2:4]:
             report.stray_files.append(str(path.relative_to(blobs.root)))
             report.problems.append(Problem("warning", "stray_file", f"Unexpected file in the media folder: {path.relative_to(blobs.root)} (left alone)."))

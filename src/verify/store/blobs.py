@@ -102,15 +102,23 @@ class BlobStore:
         except FileExistsError:
             created = False
         except OSError:
-            # Filesystems without hard links: fall back to an exclusive create + copy.
+            # Filesystems without hard links (exFAT drives, some network shares): copy under a
+            # temporary name next to the final one, then rename. A crash mid-copy then leaves a
+            # ``.tmp`` file (doctor removes it), never a partial file under a SHA-256 name that a
+            # rerun would adopt as the original.
+            tmp = final.with_name(f"{final.name}.{uuid.uuid4().hex}.tmp")
             try:
-                with open(final, "xb") as out, open(staged.path, "rb") as src:
+                with open(tmp, "xb") as out, open(staged.path, "rb") as src:
                     shutil.copyfileobj(src, out, CHUNK)
                     out.flush()
                     os.fsync(out.fileno())
-                created = True
-            except FileExistsError:
-                created = False
+                if final.exists():
+                    created = False
+                else:
+                    os.replace(tmp, final)  # same bytes if two writers race: either copy is the original
+                    created = True
+            finally:
+                tmp.unlink(missing_ok=True)
         if created:
             os.chmod(final, 0o444)
             _fsync_dir(final.parent)
