@@ -32,13 +32,13 @@ from verify.models import Fingerprint, Match, MediaItem
 #: Index hits up to this many bits (of 64) may enter the shortlist.
 SHORTLIST_DISTANCE = 22
 #: Hits kept per query hash.
-HITS_PER_HASH = 32
+HITS_PER_HASH = 200
 #: Items per query sent to keypoint confirmation, nearest first.
 SHORTLIST = 10
+#: Further items given a quick keypoint check (strongest 300 keypoints); promising ones get the full one.
+EXTENDED_SHORTLIST = 40
 #: Once an item is confirmed, further shortlisted items are checked only up to this distance.
 AFTER_MATCH_DISTANCE = 12
-#: The mirrored orientation is also checked when some hash of that orientation is this close.
-OTHER_ORIENTATION_DISTANCE = 16
 #: Without a geometric check (no file to compare), a hash this close counts as the same picture.
 HASH_CONFIDENT = 4
 #: A hash this close makes an unconfirmed item worth a look.
@@ -129,17 +129,21 @@ class Matcher:
         if not per_item:
             return MatchOutcome()
         query_times = sorted({fp.frame_time_s for fp in queries if fp.frame_time_s is not None})
-        ranked = sorted(per_item, key=lambda i: self._rank_key(per_item[i], query_is_video))[:SHORTLIST]
+        # Regions of the query picture that got hashed (videos: the whole frame only).
+        regions = ("full",) if query_is_video else tuple(dict.fromkeys(_region_of(fp.variant) for fp in queries))
+        ranked = sorted(per_item, key=lambda i: self._rank_key(per_item[i], query_is_video))[:EXTENDED_SHORTLIST]
         ranked_best = {i: per_item[i].best.distance for i in ranked}
         items = self._load_items(ranked)
-        qfeats = QueryFeatures(query_path)
+        qfeats = QueryFeatures(query_path, regions)
         outcome = MatchOutcome()
-        for item_id in ranked:
+        for rank, item_id in enumerate(ranked):
             item = items.get(item_id)
             if item is None:
                 continue
             if outcome.matches and not query_is_video and ranked_best[item_id] > AFTER_MATCH_DISTANCE:
                 # Found it: further items are only checked when their hashes are close (other copies).
+                continue
+            if rank >= SHORTLIST and not self._worth_full_check(item, per_item[item_id], qfeats):
                 continue
             if query_is_video and item.kind == "video":
                 m = self._video_vs_video(item, per_item[item_id], query_times, qfeats)
@@ -183,12 +187,20 @@ class Matcher:
         key = (item.sha256, None if time_s is None else round(time_s, 3))
         return self.features.get(key, lambda: load_gray(Path(path), time_s))
 
-    def _geometry(self, item: MediaItem, hit: Hit, qfeats: QueryFeatures, both: bool = True) -> Geometry:
+    def _worth_full_check(self, item: MediaItem, ih: _ItemHits, qfeats: QueryFeatures) -> bool:
+        """Beyond the shortlist: a quick keypoint look at the item's best hit decides."""
+        if qfeats.path is None or self._blob_path is None:
+            return False
+        hit = ih.best
+        archive = self._archive_features(item, hit.frame_time_s if item.kind == "video" else None)
+        g = confirm(qfeats, archive, time_s=hit.query_time_s, mirror_first=hit.query_variant in MIRRORED, regions=_regions(hit, qfeats), screen_only=True)
+        return g.plausible
+
+    def _geometry(self, item: MediaItem, hit: Hit, qfeats: QueryFeatures) -> Geometry:
         if qfeats.path is None:
             return NO_GEOMETRY
         archive = self._archive_features(item, hit.frame_time_s if item.kind == "video" else None)
-        region = hit.query_variant.split("-")[0] if hit.query_variant.startswith(("trim", "inner", "strip")) else "full"
-        return confirm(qfeats, archive, time_s=hit.query_time_s, mirror_first=hit.query_variant in MIRRORED, both=both, region=region)
+        return confirm(qfeats, archive, time_s=hit.query_time_s, mirror_first=hit.query_variant in MIRRORED, regions=_regions(hit, qfeats))
 
     def _single(self, item: MediaItem, ih: _ItemHits, qfeats: QueryFeatures) -> Match | None:
         """A still against a still or a video, or a video frame against a still: the best pairs."""
@@ -203,10 +215,7 @@ class Matcher:
                 if key in tried:
                     continue
                 tried.add(key)
-                # The other orientation is tried only when the hashes hint at it too.
-                mirrored = h.query_variant in MIRRORED
-                both = any((x.query_variant in MIRRORED) != mirrored and x.distance <= OTHER_ORIENTATION_DISTANCE for x in ordered)
-                g = self._geometry(item, h, qfeats, both)
+                g = self._geometry(item, h, qfeats)
                 if (g.confirmed, g.plausible, g.inliers) > (geometry.confirmed, geometry.plausible, geometry.inliers):
                     geometry, used = g, h
                 if g.confirmed or len(tried) >= 2:
@@ -306,6 +315,21 @@ class Matcher:
 
 #: Inliers at which an unconfirmed candidate's geometric score saturates.
 CONFIRM_SCALE = 60
+
+
+def _region_of(variant: str) -> str:
+    """The part of the query a hash was taken from (``full``, ``trim``, ``inner``, ``strip``)."""
+    return variant.split("-")[0] if variant.startswith(("trim", "inner", "strip")) else "full"
+
+
+def _region(hit: Hit) -> str:
+    return _region_of(hit.query_variant)
+
+
+def _regions(hit: Hit, qfeats: QueryFeatures) -> tuple[str, ...]:
+    """The hit's own query region first, then every other region the query has."""
+    first = _region(hit)
+    return (first, *(r for r in qfeats.regions if r != first))
 
 
 def _method(hit: Hit, geometry: Geometry) -> str:

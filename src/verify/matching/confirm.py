@@ -29,12 +29,16 @@ WORK_SIDE = 640
 #: ORB keypoints per query picture and per archive picture (matching cost is their product).
 QUERY_FEATURES = 1000
 ARCHIVE_FEATURES = 800
+#: Keypoints used by the quick check that screens the extended shortlist.
+QUICK_FEATURES = 300
+#: Quick-check inliers that earn a full comparison.
+QUICK_INLIERS = 8
 #: Lowe's ratio test.
 RATIO = 0.8
 #: RANSAC reprojection tolerance in pixels of the work copy.
 REPROJ_PX = 6.0
 #: Inliers needed to call two pictures the same (confident) and to think it worth a look.
-CONFIRM_INLIERS = 20
+CONFIRM_INLIERS = 25
 CANDIDATE_INLIERS = 10
 #: The inliers must spread over at least this share of each picture (5-95 percentile box): a
 #: shared logo or UI element covers less. The query side may be small (a photo in a screenshot).
@@ -138,9 +142,13 @@ def _orb(n: int) -> cv2.ORB:
 
 
 def features(gray: np.ndarray, n: int = ARCHIVE_FEATURES) -> Features:
+    """ORB keypoints, strongest first (so a quick check can use the first ``QUICK_FEATURES``)."""
     kps, desc = _orb(n).detectAndCompute(gray, None)
-    pts = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
-    return Features(pts, desc, gray.shape[:2])
+    if desc is None or not kps:
+        return Features(np.zeros((0, 2), np.float32), None, gray.shape[:2])
+    order = np.argsort([-k.response for k in kps], kind="stable")
+    pts = np.array([kps[i].pt for i in order], dtype=np.float32).reshape(-1, 2)
+    return Features(pts, np.ascontiguousarray(desc[order]), gray.shape[:2])
 
 
 def _spread(points: np.ndarray, shape: tuple[int, int]) -> float:
@@ -161,8 +169,14 @@ def _bf() -> cv2.BFMatcher:
     return m
 
 
-def compare(query: Features, archive: Features, *, mirrored: bool = False) -> Geometry:
-    """Keypoint geometry between a query and an archive picture."""
+def _head(f: Features, n: int) -> Features:
+    return Features(f.points[:n], None if f.descriptors is None else f.descriptors[:n], f.shape)
+
+
+def compare(query: Features, archive: Features, *, mirrored: bool = False, quick: bool = False) -> Geometry:
+    """Keypoint geometry between a query and an archive picture (``quick``: strongest keypoints only)."""
+    if quick:
+        query, archive = _head(query, QUICK_FEATURES), _head(archive, QUICK_FEATURES)
     if query.descriptors is None or archive.descriptors is None or len(query.points) < 8 or len(archive.points) < 8:
         return Geometry(0, 0, 0.0, 0.0, mirrored, False)
     pairs = _bf().knnMatch(query.descriptors, archive.descriptors, k=2)
@@ -171,7 +185,7 @@ def compare(query: Features, archive: Features, *, mirrored: bool = False) -> Ge
         return Geometry(0, len(good), 0.0, 0.0, mirrored, False)
     src = query.points[[m.queryIdx for m in good]]
     dst = archive.points[[m.trainIdx for m in good]]
-    if len(good) < CANDIDATE_INLIERS:
+    if len(good) < (QUICK_INLIERS if quick else CANDIDATE_INLIERS):
         return Geometry(0, len(good), 0.0, 0.0, mirrored, False)
     # USAC (OpenCV's modern RANSAC) finds the same homography as classic RANSAC in a fraction of
     # the time when most matches are wrong, which is the common case (different pictures).
@@ -222,8 +236,10 @@ class FeatureCache:
 class QueryFeatures:
     """The query's keypoints, computed on demand per frame time, region and orientation."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, regions: tuple[str, ...] = ("full",)) -> None:
         self.path = path
+        #: The query regions that were hashed (``full``, ``trim``, ``inner``, ``strip``).
+        self.regions = regions
         self._gray: dict[float | None, np.ndarray | None] = {}
         self._feats: dict[tuple[float | None, str, bool], Features | None] = {}
 
@@ -247,22 +263,42 @@ class QueryFeatures:
 
 
 def confirm(
-    query: QueryFeatures, archive: Features | None, *, time_s: float | None, mirror_first: bool, both: bool = True, region: str = "full"
+    query: QueryFeatures,
+    archive: Features | None,
+    *,
+    time_s: float | None,
+    mirror_first: bool,
+    regions: tuple[str, ...] = ("full",),
+    screen_only: bool = False,
 ) -> Geometry:
-    """Compare the query region the hashes matched, in the orientation they suggest; then the
-    whole query, and (``both``) the other orientation, while nothing confirms."""
+    """Compare a query with an archive picture.
+
+    A quick look (strongest keypoints only) at each orientation of each query region (the whole,
+    borders trimmed, the photo inside a screenshot, caption bands stripped) picks the most
+    promising pairings; only the best two get the full comparison. Hashes can point to the wrong
+    orientation or region, and a caption's text grabs the strongest keypoints of the whole query,
+    so every region is looked at. With ``screen_only`` the quick look alone answers (``plausible``
+    means promising), for items beyond the shortlist.
+    """
     if archive is None:
         return NO_GEOMETRY
+    looks: list[tuple[int, bool, str]] = []
+    for mirrored in (mirror_first, not mirror_first):
+        for reg in regions:
+            q = query.get(time_s, mirrored, reg)
+            if q is None:
+                return NO_GEOMETRY
+            looks.append((compare(q, archive, mirrored=mirrored, quick=True).inliers, mirrored, reg))
+    looks.sort(key=lambda x: -x[0])
+    if screen_only:
+        inliers, mirrored, _ = looks[0]
+        return Geometry(inliers, 0, 0.0, 0.0, mirrored, inliers >= QUICK_INLIERS)
     best = NO_GEOMETRY
-    attempts = [(mirror_first, region)]
-    if region != "full":
-        attempts.append((mirror_first, "full"))
-    if both:
-        attempts.append((not mirror_first, "full"))
-    for mirrored, reg in attempts:
+    for k, (inliers, mirrored, reg) in enumerate(looks[:2]):
+        if k and inliers < QUICK_INLIERS:
+            break
         q = query.get(time_s, mirrored, reg)
-        if q is None:
-            return NO_GEOMETRY
+        assert q is not None
         g = compare(q, archive, mirrored=mirrored)
         if g.confirmed:
             return g
