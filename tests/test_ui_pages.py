@@ -618,4 +618,4 @@ def test_uploading_the_same_file_with_the_same_claim_adds_nothing(desk):
     button(at, "Upload and check").click().run()
     assert f"Already in the store: this opens its existing record, item {first.id}" in texts(at)
     assert [e.kind for e in desk.store.events(first.id)] == ["ingested"]
-    assert at.text_input(key="claim_source").value == "Tip line"  # the claim stays for the next batch
+    assert at.text_input(key="claim_source").value == ""  # a fresh form for the next batch

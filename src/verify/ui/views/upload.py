@@ -19,8 +19,10 @@ from verify.ui.resources import note_own_ingest, services
 from verify.ui.safe import md, short
 
 RESULTS_KEY = "upload_results"
-#: A new key empties the file picker after a batch (the claim fields stay for the next one).
+#: A new key empties the file picker after a batch.
 BATCH_KEY = "upload_batch"
+CLAIM_KEYS = ("claim_source", "claim_contact", "claim_url", "claim_date", "claim_place", "claim_lat", "claim_lon",
+              "claim_note", "claim_archive", "claim_first_seen")
 
 
 def _claim_from_form(values: dict) -> Claim:
@@ -164,7 +166,11 @@ def render() -> None:
                     results.append(r)
                 bar.progress(1.0, text=f"Done: {sum(r['ok'] for r in results)} of {len(results)} files stored or found.")
                 st.session_state[RESULTS_KEY] = results
+                # A fresh form for the next batch: this claim is on the record now, and carrying it
+                # over would pin it on files that did not come with it.
                 st.session_state[BATCH_KEY] = st.session_state.get(BATCH_KEY, 0) + 1
+                for key in CLAIM_KEYS:
+                    st.session_state.pop(key, None)
                 st.rerun()
     _show_results(st.session_state.get(RESULTS_KEY) or [])
 
