@@ -203,12 +203,23 @@ def test_a_file_already_in_the_store_opens_its_record_and_keeps_the_new_claim(de
     at.file_uploader[0].upload("copy.jpg", data, "image/jpeg")
     at.text_input(key="claim_source").input("Second sender")
     button(at, "Upload and check").click().run()
-    assert f"Already in the store: this opens its existing record, item {first.id}" in texts(at)
+    # one file, already known: its record opens straight away
+    assert f"This file is already in the store: this is its existing record (item {first.id})." in texts(at)
+    assert "Key facts" in texts(at) and f"Item {first.id}: orig.jpg" in texts(at)
     assert len(desk.list_items()) == 1
     notes = [e for e in desk.store.events(first.id) if e.kind == "note"]
     assert notes and "Second sender" in notes[0].payload["text"] and notes[0].actor == "Ana Editor"
-    links = [e for e in at.get("page_link")]
-    assert any(f"Open item {first.id}" in str(link.proto.label) for link in links)
+
+
+def test_in_a_batch_a_known_file_links_to_its_record(desk):
+    data = jpeg_bytes(photo(5))
+    first = desk.ingest_bytes(data, filename="orig.jpg", actor="Bob").item
+    at = start()
+    at.file_uploader[0].upload("copy.jpg", data, "image/jpeg")
+    at.file_uploader[0].upload("new.jpg", jpeg_bytes(photo(6)), "image/jpeg")
+    button(at, "Upload and check").click().run()
+    assert f"Already in the store: this opens its existing record, item {first.id}" in texts(at)
+    assert any(f"Open item {first.id}" in str(link.proto.label) for link in at.get("page_link"))
 
 
 def test_upload_of_a_recycled_picture_says_when_it_was_in_the_archive(desk):
@@ -616,6 +627,7 @@ def test_uploading_the_same_file_with_the_same_claim_adds_nothing(desk):
     at.file_uploader[0].upload("a.jpg", data, "image/jpeg")
     at.text_input(key="claim_source").input("Tip line")
     button(at, "Upload and check").click().run()
-    assert f"Already in the store: this opens its existing record, item {first.id}" in texts(at)
+    assert f"this is its existing record (item {first.id})" in texts(at)
     assert [e.kind for e in desk.store.events(first.id)] == ["ingested"]
+    at.switch_page(f"{PAGES}/upload.py").run()
     assert at.text_input(key="claim_source").value == ""  # a fresh form for the next batch

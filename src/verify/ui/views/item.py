@@ -177,6 +177,9 @@ def render() -> None:
     view.outcome = match_outcome(item_id)
     item, state = view.item, view.state
     components.item_header(item, state)
+    opened = st.session_state.pop("opened_existing", None)
+    if opened:
+        st.info(opened, icon=":material/info:")
     first = earliest_match(view.outcome.matches)
     if first is not None:
         st.error(f"### This {media_word(item.kind)} was in the archive on {seen_date(first.item).date().isoformat()}\n"

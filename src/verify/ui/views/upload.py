@@ -21,6 +21,8 @@ from verify.ui.safe import md, short
 RESULTS_KEY = "upload_results"
 #: A new key empties the file picker after a batch.
 BATCH_KEY = "upload_batch"
+#: Message for the item page when an upload opened an existing record.
+OPENED_KEY = "opened_existing"
 CLAIM_KEYS = ("claim_source", "claim_contact", "claim_url", "claim_date", "claim_place", "claim_lat", "claim_lon",
               "claim_note", "claim_archive", "claim_first_seen")
 
@@ -171,6 +173,12 @@ def render() -> None:
                 st.session_state[BATCH_KEY] = st.session_state.get(BATCH_KEY, 0) + 1
                 for key in CLAIM_KEYS:
                     st.session_state.pop(key, None)
+                if len(results) == 1 and results[0]["ok"] and not results[0]["created"]:
+                    # One file, already known: open its existing record straight away.
+                    st.session_state[OPENED_KEY] = (
+                        f"This file is already in the store: this is its existing record (item {results[0]['item_id']})."
+                    )
+                    nav.go("item", results[0]["item_id"])
                 st.rerun()
     _show_results(st.session_state.get(RESULTS_KEY) or [])
 
