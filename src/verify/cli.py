@@ -541,7 +541,7 @@ def doctor(data_dir: str | None, db: str | None, repair: bool, grace_minutes: fl
         for line in report.repaired:
             click.echo(f"repaired: {_printable(line)}")
         click.echo(
-            f"doctor: {'healthy' if report.ok else 'PROBLEMS REMAIN'}: {len(report.orphan_blobs)} orphan files, "
+            f"doctor: {'healthy' if report.ok else 'PROBLEMS REMAIN'}: found {len(report.orphan_blobs)} orphan files, "
             f"{len(report.missing_originals)} records without their original, {len(report.incoming_leftovers)} unfinished uploads, "
             f"{len(report.stale_projections)} stale statuses, database {'ok' if report.database_ok else 'DAMAGED'}"
             + ("" if repair else " (run with --repair to clean up)")
