@@ -23,15 +23,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import MemoryArchive, require_corpus, table  # noqa: E402
+from _common import SETTINGS, MemoryArchive, require_corpus, table  # noqa: E402
 from PIL import Image  # noqa: E402
 from transforms import jpeg  # noqa: E402
 
-from verify.media import probe_video, video_frame_at  # noqa: E402
+from verify.fingerprints import compute, compute_image  # noqa: E402
+from verify.media import probe_video, sniff_file, video_frame_at  # noqa: E402
 
 
 #: Corpus clips that are the same footage in another encode (checked by eye): one family.
-SAME_FOOTAGE = {"mei__m4v_sample_iPod.m4v": "apple-sample", "mei__mov_sample_iTunes.mov": "apple-sample"}
+SAME_FOOTAGE = {
+    "mei__m4v_sample_iPod.m4v": "apple-sample",  # the same Apple sample film in two encodes
+    "mei__mov_sample_iTunes.mov": "apple-sample",
+    "mei__mov_xmp480qt.mov": "sea",  # the same one-second sea shot
+    "mei__mp4_uuid540.mp4": "sea",
+    "mei__mp4_sample_mpeg4.mp4": "quicktime-logo",  # the QuickTime logo animation, two sizes
+    "mei__3gp_sample.3gp": "quicktime-logo",
+}
 
 
 def family(path: Path) -> str | None:
@@ -101,12 +109,6 @@ def main() -> None:
             fam = family(p)
             if fam is None or p not in ids:
                 continue
-            fps = archive.matcher.index  # loaded
-            from verify.fingerprints import compute
-            from verify.media import sniff_file
-
-            from _common import SETTINGS
-
             q = compute(p, sniff_file(p), SETTINGS, for_archive=False)
             outcome = archive.matcher.match(q, query_path=p, exclude_item_id=ids[p])
             members = {ids[o] for o in videos if family(o) == fam and o != p and o in ids}
@@ -117,7 +119,7 @@ def main() -> None:
             cross += len(wrong)
             best = outcome.matches[0] if outcome.matches else None
             rows.append([
-                p.name.split("videos_")[1], f"{len(members & got)}/{len(members)}", len(wrong),
+                p.name.split("videos_")[-1], f"{len(members & got)}/{len(members)}", len(wrong),
                 f"{best.detail.get('share', '-')} @ {best.detail.get('offset_s', '-')}s" if best else "-",
             ])  # fmt: skip
             if args.verbose:
@@ -150,8 +152,6 @@ def main() -> None:
                     im = im.resize((max(1, im.width * 3 // 4), max(1, im.height * 3 // 4)), Image.Resampling.BILINEAR)
                 q = work / f"still-{item_id}-{k}.jpg"
                 q.write_bytes(jpeg(im, 85))
-                from verify.fingerprints import compute_image
-
                 if not compute_image(q, 10**9, for_archive=False):
                     blank += 1  # a flat frame (grey, black): gated by design, it must match nothing
                     continue
@@ -163,6 +163,9 @@ def main() -> None:
                 wrong = [m for m in outcome.matches if m.item.id != item_id and (fam is None or family(by_id[m.item.id]) != fam)]
                 total += 1
                 cross += len(wrong)
+                if args.verbose:
+                    for m in wrong:
+                        print(f"WRONG still {p.name} t={t:.2f} -> {m.item.filename} at {m.match_time_s}: {m.method}", file=sys.stderr)
                 if good:
                     ok += 1
                     errs.append(abs(good[0].match_time_s - t))  # type: ignore[operator]

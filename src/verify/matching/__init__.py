@@ -143,7 +143,9 @@ class Matcher:
             if outcome.matches and not query_is_video and ranked_best[item_id] > AFTER_MATCH_DISTANCE:
                 # Found it: further items are only checked when their hashes are close (other copies).
                 continue
-            if rank >= SHORTLIST and not self._worth_full_check(item, per_item[item_id], qfeats):
+            if rank >= SHORTLIST and (query_is_video or item.kind == "video" or not self._worth_full_check(item, per_item[item_id], qfeats)):
+                # Beyond the shortlist only stills against stills: videos carry their own evidence
+                # (many frames at one offset), and seeking into archived clips is costly.
                 continue
             if query_is_video and item.kind == "video":
                 m = self._video_vs_video(item, per_item[item_id], query_times, qfeats)
