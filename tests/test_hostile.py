@@ -130,6 +130,45 @@ def exif_xss() -> bytes:
     return _jpeg(6, (96, 96), exif=ex.tobytes())
 
 
+def xmp_packet(text: str) -> bytes:
+    """An XMP packet whose description, creator, city and history all carry ``text``."""
+    from xml.sax.saxutils import escape
+
+    t = escape(text, {'"': "&quot;"})
+    return (
+        '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
+        'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" '
+        'xmlns:stEvt="http://ns.adobe.com/xap/1.0/sType/ResourceEvent#" '
+        f'photoshop:City="{t}" photoshop:Country="{t}" xmp:CreatorTool="{t}">'
+        f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{t}</rdf:li></rdf:Alt></dc:description>'
+        f'<dc:creator><rdf:Seq><rdf:li>{t}</rdf:li></rdf:Seq></dc:creator>'
+        f'<xmpMM:History><rdf:Seq><rdf:li stEvt:action="saved" stEvt:softwareAgent="{t}"/></rdf:Seq></xmpMM:History>'
+        '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    ).encode("utf-8")
+
+
+def iptc_app13(text: str) -> bytes:
+    """A Photoshop APP13 segment with IPTC caption, by-line, city and keywords set to ``text``."""
+    value = text.encode("utf-8")[:2000]
+    datasets = b"".join(b"\x1c\x02" + bytes([tag]) + struct.pack(">H", len(value)) + value for tag in (0x78, 0x50, 0x5A, 0x19, 0x69))
+    irb = b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(">I", len(datasets)) + datasets + (b"\x00" if len(datasets) % 2 else b"")
+    body = b"Photoshop 3.0\x00" + irb
+    return b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
+
+
+def jpeg_xmp_iptc(text: str, seed: int = 14, exif: bytes | None = None) -> bytes:
+    """A JPEG carrying ``text`` in XMP and IPTC (and EXIF when given)."""
+    buf = io.BytesIO()
+    kwargs: dict[str, object] = {"quality": 90, "xmp": xmp_packet(text)}
+    if exif is not None:
+        kwargs["exif"] = exif
+    f.photo(seed, (160, 120)).save(buf, "JPEG", **kwargs)
+    data = buf.getvalue()
+    return data[:2] + iptc_app13(text) + data[2:]
+
+
 def png_text_xss() -> bytes:
     info = PngImagePlugin.PngInfo()
     for key in ("Title", "Author", "Description", "Software", "Comment", "XML:com.adobe.xmp"):
@@ -274,6 +313,7 @@ def build_hostile(folder: Path) -> dict[str, Path]:
         "exif-huge-count.jpg": exif_huge_ifd_count(),
         "exif-xss.jpg": exif_xss(),
         "png-text-xss.png": png_text_xss(),
+        "jpeg-xmp-iptc-xss.jpg": jpeg_xmp_iptc(XSS),
         "mp4-absurd-dimensions.mp4": mp4_absurd_dimensions(mp4),
         "mov-huge-frame.mov": mov_huge_frame(folder),
         "mp4-endless-atom.mp4": mp4_endless_atom(mp4),
@@ -361,7 +401,7 @@ def _no_traceback(proc: subprocess.CompletedProcess[bytes]) -> str:
 
 
 def test_hostile_set_is_big_enough(hostile_dir: dict[str, Path]) -> None:
-    assert len(hostile_dir) >= 70
+    assert len(hostile_dir) >= 74
 
 
 @pytest.mark.slow
@@ -445,6 +485,11 @@ def test_read_commands_answer_every_hostile_file(command: str, hostile_dir: dict
 
 
 def test_meta_keeps_hostile_strings_as_plain_data(hostile_dir: dict[str, Path], tmp_path: Path) -> None:
+    proc = run_verify(["meta", str(hostile_dir["jpeg-xmp-iptc-xss.jpg"]), "--json"], tmp_path)
+    _no_traceback(proc)
+    rec = json.loads(proc.stdout)
+    assert rec["error"] is None
+    assert sum(XSS in str(v) for v in rec["raw"].values()) >= 4, rec["raw"]  # XMP and IPTC read, verbatim
     proc = run_verify(["meta", str(hostile_dir["exif-xss.jpg"]), "--json"], tmp_path)
     _no_traceback(proc)
     rec = json.loads(proc.stdout)

@@ -141,7 +141,9 @@ def visit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     ex.load(exif)
     ex[0x010E] = payload  # ImageDescription
     ex[0x013B] = payload  # Artist
-    jpeg = f.jpeg_bytes(f.photo(31, (640, 480)), exif=ex.tobytes())
+    from test_hostile import jpeg_xmp_iptc
+
+    jpeg = jpeg_xmp_iptc(payload, seed=31, exif=ex.tobytes())  # EXIF, XMP and IPTC all carry it
     filename = f"{tag}{mdimg}.jpg"
     claim = Claim(source=payload, claimed_place=payload, note=payload, source_url=f"http://127.0.0.1:{port}/src")
     item = svc.ingest_bytes(jpeg, filename=filename, claim=claim, actor=payload, origin="submission").item

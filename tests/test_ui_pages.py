@@ -385,7 +385,7 @@ def test_flagging_blurs_the_item_until_reveal(desk):
     item = desk.ingest_bytes(jpeg_bytes(photo(40)), filename="scene.jpg", actor="A").item
     at = start(page="warnings", item=item.id)
     assert "Blurred: content warning" not in texts(at)
-    at.multiselect(key="warn_categories").set_value(["graphic_violence", "injury_blood"])
+    at.multiselect(key=f"warn_categories_{item.id}").set_value(["graphic_violence", "injury_blood"])
     button(at, "Add warning").click().run()
     assert not at.exception
     assert "blurred everywhere until Reveal" in texts(at)
@@ -404,13 +404,13 @@ def test_flagging_blurs_the_item_until_reveal(desk):
 def test_other_needs_a_note_and_removal_is_recorded(desk):
     item = desk.ingest_bytes(jpeg_bytes(photo(41)), filename="x.jpg", actor="A").item
     at = start(page="warnings", item=item.id)
-    at.multiselect(key="warn_categories").set_value(["other"])
+    at.multiselect(key=f"warn_categories_{item.id}").set_value(["other"])
     button(at, "Add warning").click().run()
     assert "needs a note" in texts(at)
-    at.text_input(key="warn_note").input("flashing lights")
+    at.text_input(key=f"warn_note_{item.id}").input("flashing lights")
     button(at, "Add warning").click().run()
     assert [w.note for w in desk.store.state(item.id).warnings] == ["flashing lights"]
-    at.text_input(key="rm_reason_other").input("not needed")
+    at.text_input(key=f"rm_reason_{item.id}_other").input("not needed")
     button(at, "Remove Other").click().run()
     assert desk.store.state(item.id).warnings == ()
     kinds = [e.kind for e in desk.store.events(item.id)]
@@ -439,12 +439,12 @@ def test_video_item_has_player_contact_sheet_and_blur(desk, tmp_path):
 def test_verdict_needs_a_rationale_and_appears_in_the_history(desk):
     item = desk.ingest_bytes(jpeg_bytes(photo(50)), filename="v.jpg", actor="Bob").item
     at = start(page="verdict", item=item.id)
-    at.selectbox(key="verdict_status").set_value("false")
+    at.selectbox(key=f"verdict_status_{item.id}").set_value("false")
     button(at, "Record verdict").click().run()
     assert "needs a rationale" in texts(at)
     assert desk.store.state(item.id).verdict is None
-    at.text_area(key="verdict_rationale").input("Reverse search: agency photo from 2013.")
-    at.text_area(key="verdict_links").input("https://example.org/a\nhttps://example.org/b")
+    at.text_area(key=f"verdict_rationale_{item.id}").input("Reverse search: agency photo from 2013.")
+    at.text_area(key=f"verdict_links_{item.id}").input("https://example.org/a\nhttps://example.org/b")
     button(at, "Record verdict").click().run()
     assert not at.exception
     v = desk.store.state(item.id).verdict
@@ -460,12 +460,12 @@ def test_concurrent_verdicts_say_who_changed_it_and_lose_nothing(any_desk):
     at = start(page="verdict", item=item.id)
     # Bob records a verdict after Ana opened the page.
     desk.record_verdict(item.id, "verified", "Bob checked with the photographer", actor="Bob")
-    at.selectbox(key="verdict_status").set_value("false")
-    at.text_area(key="verdict_rationale").input("Ana's reasoning")
+    at.selectbox(key=f"verdict_status_{item.id}").set_value("false")
+    at.text_area(key=f"verdict_rationale_{item.id}").input("Ana's reasoning")
     button(at, "Record verdict").click().run()
     shown = texts(at)
     assert "changed by Bob meanwhile" in shown and "Your text is still in the form" in shown
-    assert at.text_area(key="verdict_rationale").value == "Ana's reasoning"
+    assert at.text_area(key=f"verdict_rationale_{item.id}").value == "Ana's reasoning"
     assert desk.store.state(item.id).verdict.actor == "Bob"
     assert "Bob checked with the photographer" in frame_values(at)  # the page now shows Bob's change
     button(at, "Record verdict").click().run()  # deliberately again, now on top of Bob's
@@ -477,7 +477,7 @@ def test_concurrent_warning_is_refused_with_a_clear_message(any_desk):
     item = desk.ingest_bytes(jpeg_bytes(photo(52)), filename="w.jpg", actor="A").item
     at = start(page="warnings", item=item.id)
     desk.add_warning(item.id, "children", actor="Carla")
-    at.multiselect(key="warn_categories").set_value(["graphic_violence"])
+    at.multiselect(key=f"warn_categories_{item.id}").set_value(["graphic_violence"])
     button(at, "Add warning").click().run()
     assert "changed by Carla meanwhile" in texts(at)
     assert [w.category for w in desk.store.state(item.id).warnings] == ["children"]

@@ -57,11 +57,11 @@ def render() -> None:
             st.text("No verdict yet: the item is unverified.")
         st.markdown("#### Record a verdict")
         statuses = list(svc.statuses)
-        with st.form("verdict_form", clear_on_submit=False):
-            status = st.selectbox("Status", statuses, format_func=status_label, key="verdict_status",
+        with st.form(f"verdict_form_{item_id}", clear_on_submit=False):
+            status = st.selectbox("Status", statuses, format_func=status_label, key=f"verdict_status_{item_id}",
                                   index=statuses.index(state.status) if state.status in statuses else 0)
-            rationale = st.text_area("Rationale (required): why, for the record", key="verdict_rationale", max_chars=20000)
-            links = st.text_area("Evidence links, one per line", key="verdict_links", max_chars=20000)
+            rationale = st.text_area("Rationale (required): why, for the record", key=f"verdict_rationale_{item_id}", max_chars=20000)
+            links = st.text_area("Evidence links, one per line", key=f"verdict_links_{item_id}", max_chars=20000)
             submitted = st.form_submit_button("Record verdict", type="primary")
         if submitted:
             try:
@@ -79,7 +79,7 @@ def render() -> None:
                 components.mark_seen(item_id, new_state.version)
                 st.session_state[FLASH_KEY] = f"Recorded: {status_label(status)}."
                 for k in ("verdict_rationale", "verdict_links"):
-                    st.session_state.pop(k, None)
+                    st.session_state.pop(f"{k}_{item_id}", None)
                 st.rerun()
     with right:
         components.show_media(item, state, key="verdict", max_side=480,

@@ -82,16 +82,16 @@ def render() -> None:
                 if w.note:
                     lines.append(f"Note: {w.note}")
                 st.text("\n".join(lines))
-                reason = st.text_input("Reason for removing (optional)", key=f"rm_reason_{w.category}", max_chars=500)
-                if st.button(f"Remove {warning_label(w.category)}", key=f"rm_{w.category}"):
+                reason = st.text_input("Reason for removing (optional)", key=f"rm_reason_{item_id}_{w.category}", max_chars=500)
+                if st.button(f"Remove {warning_label(w.category)}", key=f"rm_{item_id}_{w.category}"):
                     if _apply(svc.remove_warning, item_id, state, category=w.category, reason=(reason or "").strip() or None):
                         st.session_state[FLASH_KEY] = f"Removed the warning {warning_label(w.category)}."
                         st.rerun()
         suggest_warnings(item_id, match_outcome(item_id), state, key="warnings")
         st.markdown("#### Add a warning")
-        with st.form("add_warning", clear_on_submit=False):
-            categories = st.multiselect("Categories", list(WARNING_CATEGORIES), format_func=warning_label, key="warn_categories")
-            note = st.text_input("Note (required for Other)", key="warn_note", max_chars=1000)
+        with st.form(f"add_warning_{item_id}", clear_on_submit=False):
+            categories = st.multiselect("Categories", list(WARNING_CATEGORIES), format_func=warning_label, key=f"warn_categories_{item_id}")
+            note = st.text_input("Note (required for Other)", key=f"warn_note_{item_id}", max_chars=1000)
             submitted = st.form_submit_button("Add warning", type="primary")
         if submitted:
             if not categories:
