@@ -603,3 +603,17 @@ def test_sandbox_replaces_a_worker_killed_while_idle() -> None:
         assert second != first
     finally:
         box.close()
+
+
+@pytest.mark.parametrize("command", ["index", "meta"])
+def test_cli_time_limit_stops_one_file_and_goes_on(command: str, hostile_dir: dict[str, Path], tmp_path: Path) -> None:
+    """End to end: with the pixel limit lifted, the zlib bomb overruns a short decode time limit;
+    the command reports that one file and carries on with the rest."""
+    files = [str(hostile_dir[n]) for n in ("valid.jpg", "bomb-png-zlib-16k.png", "valid.png")]
+    extra = {"VERIFY_DECODE_TIMEOUT": "0.5", "VERIFY_MAX_IMAGE_PIXELS": "400000000"}
+    proc = run_verify([command, *files, "--json"], tmp_path, env_extra=extra)
+    _no_traceback(proc)
+    assert proc.returncode == 0
+    records = {Path(r["path"]).name: r for r in map(json.loads, proc.stdout.decode().splitlines())}
+    assert "took longer than 0.5 seconds" in records["bomb-png-zlib-16k.png"]["error"]
+    assert records["valid.jpg"]["error"] is None and records["valid.png"]["error"] is None
