@@ -631,3 +631,30 @@ def test_uploading_the_same_file_with_the_same_claim_adds_nothing(desk):
     assert [e.kind for e in desk.store.events(first.id)] == ["ingested"]
     at.switch_page(f"{PAGES}/upload.py").run()
     assert at.text_input(key="claim_source").value == ""  # a fresh form for the next batch
+
+
+def test_correcting_an_archive_items_first_seen_date(desk):
+    item = desk.ingest_bytes(jpeg_bytes(photo(130)), filename="arch.jpg", origin="archive", actor="A",
+                             claim=Claim(source="Agency", first_seen_at=datetime(2013, 5, 2, 9, 30, tzinfo=UTC))).item
+    at = start(page="item", item=item.id)
+    {d.label: d for d in at.date_input}["First seen / published on"].set_value(date(2012, 5, 2))
+    button(at, "Save the claim").click().run()
+    assert "Claim corrected" in texts(at)
+    assert desk.store.item(item.id).first_seen_at.date() == date(2012, 5, 2)
+    ev = desk.store.events(item.id)[-1]
+    assert ev.payload["previous"]["first_seen_at"].startswith("2013-05-02T09:30")
+    assert list(ev.payload["changes"]) == ["first_seen_at"]  # nothing else was touched
+
+
+def test_an_unexpected_error_on_a_page_is_one_plain_sentence(desk, monkeypatch):
+    import verify.ui.views.inbox as inbox
+
+    def boom() -> None:
+        raise RuntimeError("disk exploded at /srv/secret/path.db")
+
+    monkeypatch.setattr(inbox, "render", boom)
+    at = start(page="inbox")
+    shown = texts(at)
+    assert "Something went wrong on this page; nothing was changed." in shown
+    assert "/srv/secret" not in shown and "RuntimeError" not in shown
+    assert not at.exception

@@ -353,6 +353,7 @@ def _coords(lat: float | None, lon: float | None) -> str:
 CLAIM_LABELS = {
     "source": "source", "source_url": "posted at", "source_contact": "contact", "claimed_place": "claimed place",
     "claimed_lat": "claimed latitude", "claimed_lon": "claimed longitude", "claimed_date": "claimed date", "note": "note",
+    "first_seen_at": "first seen",
 }
 
 

@@ -346,6 +346,7 @@ class Services:
 
     CLAIM_FIELDS = (
         "source", "source_url", "source_contact", "claimed_place", "claimed_lat", "claimed_lon", "claimed_date", "note",
+        "first_seen_at",
     )
 
     def update_claim(self, item_id: int, changes: dict[str, object], *, actor: str, expected_version: int | None = None) -> ItemState:
@@ -378,6 +379,20 @@ class Services:
                     raise VerifyError(f"{'Latitude' if name == 'claimed_lat' else 'Longitude'} must be between -{limit} and {limit}.")
             if name == "claimed_date" and value is not None and not isinstance(value, _date):
                 raise VerifyError("The claimed date must be a date.")
+            if name == "first_seen_at" and value is not None:
+                from datetime import UTC as _UTC
+                from datetime import datetime as _datetime
+                from datetime import time as _time
+
+                if not isinstance(value, _date):
+                    raise VerifyError("The first-seen date must be a date.")
+                if not isinstance(value, _datetime):
+                    value = _datetime.combine(value, _time(12, 0), _UTC)
+                elif value.tzinfo is None:
+                    value = value.replace(tzinfo=_UTC)
+                current = item.first_seen_at
+                if current is not None and current.date() == value.date():
+                    continue  # same day: keep the recorded time
             if getattr(item, name) != value:
                 clean[name] = value
         lat = clean.get("claimed_lat", item.claimed_lat)

@@ -151,9 +151,15 @@ def correct_claim(item, state) -> None:  # type: ignore[no-untyped-def]
         lon = c2.number_input("Longitude", -180.0, 180.0, value=item.claimed_lon, format="%.5f")
         when = st.date_input("Claimed date", value=item.claimed_date, min_value=__import__("datetime").date(1900, 1, 1))
         note = st.text_area("Note", value=item.note or "", max_chars=5000)
+        first_seen = None
+        if item.origin == "archive":
+            first_seen = st.date_input("First seen / published on", value=item.first_seen_at.date() if item.first_seen_at else None,
+                                       min_value=__import__("datetime").date(1900, 1, 1))
         if st.form_submit_button("Save the claim"):
             changes = {"source": source, "source_contact": contact, "source_url": url, "claimed_place": place,
                        "claimed_lat": lat, "claimed_lon": lon, "claimed_date": when, "note": note}
+            if item.origin == "archive" and first_seen is not None:
+                changes["first_seen_at"] = first_seen
             try:
                 new_state = services().update_claim(item.id, changes, actor=identity.require(), expected_version=expected)
             except Conflict as exc:
