@@ -84,3 +84,19 @@ def test_video_frames_are_dense_and_timed(tmp_path: Path) -> None:
     assert max(b - a for a, b in zip(times, times[1:])) <= 1.05  # never more than a second apart
     query = _fps(clip, for_archive=False)
     assert any(fp.variant == "mirror" for fp in query)
+
+
+def test_other_pixel_formats_hash_like_the_jpeg(tmp_path: Path) -> None:
+    """CMYK JPEG, transparent PNG, palette GIF and 16-bit grey PNG all reach the same picture."""
+    im = photo(5, (640, 480))
+    ref = write(tmp_path / "ref.png", b"")
+    im.save(ref)
+    want = compute_image(ref, 10**9)[0].value
+    im.convert("CMYK").save(tmp_path / "c.jpg")
+    im.convert("RGBA").save(tmp_path / "a.png")
+    im.convert("P").save(tmp_path / "p.gif")
+    Image.fromarray(np.asarray(im.convert("L")).astype(np.uint16) * 256).save(tmp_path / "g16.png")
+    for name in ("c.jpg", "a.png", "p.gif", "g16.png"):
+        got = compute_image(tmp_path / name, 10**9)
+        assert got, name
+        assert PHASH.distance(got[0].value, want) <= 6, name

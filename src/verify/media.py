@@ -186,6 +186,8 @@ def decode_reduced(path: Path, max_pixels: int, target: int = 512, mode: str = "
             background = Image.new("RGB", im.size, (255, 255, 255))
             background.paste(im.convert("RGBA"), mask=im.convert("RGBA").getchannel("A"))
             im = background
+        if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+            im = _to_8bit(im)  # Pillow's own conversion clips 16-bit values to white
         if mode == "L":
             if im.mode != "L":
                 im = im.convert("L")
@@ -202,6 +204,17 @@ def decode_reduced(path: Path, max_pixels: int, target: int = 512, mode: str = "
         raise TooLarge("Decoding the image needs more memory than is safe here; it was stopped.") from exc
     except Exception as exc:
         raise UnreadableMedia(f"The image is damaged and cannot be decoded: {_reason(exc)}.") from exc
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """A 16-bit or float grey image scaled to 8 bits by its own range."""
+    import numpy as np
+
+    arr = np.asarray(im, dtype=np.float32)
+    top = float(arr.max()) if arr.size else 0.0
+    if top > 255:
+        arr = arr * (255.0 / top)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L")
 
 
 @dataclass(frozen=True)
