@@ -41,6 +41,8 @@ EXTENDED_SHORTLIST = 40
 AFTER_MATCH_DISTANCE = 12
 #: Without a geometric check (no file to compare), a hash this close counts as the same picture.
 HASH_CONFIDENT = 4
+#: Whole-picture hashes this close are the same picture even when keypoints cannot tell.
+HASH_DECIDES = 3
 #: A hash this close makes an unconfirmed item worth a look.
 CANDIDATE_DISTANCE = 12
 #: Video: a frame pair counts when its hashes are this close...
@@ -231,8 +233,9 @@ class Matcher:
         if geometry.confirmed:
             confident = True
             score = 0.5 + 0.5 * max(min(1.0, geometry.inliers / CONFIRM_SCALE), hash_sim)
-        elif not can_check or geometry is NO_GEOMETRY or (geometry.good_matches < CANDIDATE_INLIERS and best.distance <= HASH_CONFIDENT - 2):
-            # No file to compare (or too few keypoints to judge): the hash alone decides, strictly.
+        elif not can_check or geometry is NO_GEOMETRY or (best.distance <= HASH_DECIDES and _region_of(best.variant) == best.variant):
+            # No file to compare, or hashes of the whole picture all but identical (tiny or blurred
+            # pictures give keypoints too few to judge): the hash alone decides, strictly.
             confident = best.distance <= HASH_CONFIDENT and best.variant in ("full", "trim", "inner") and not best.query_variant.startswith("crop")
             score = (0.5 + 0.5 * hash_sim) if confident else 0.5 * hash_sim
         else:

@@ -82,8 +82,9 @@ NO_GEOMETRY = Geometry(0, 0, 0.0, 0.0, False, False)
 
 
 def work_copy(gray: np.ndarray) -> np.ndarray:
+    """Scaled to about ``WORK_SIDE`` x 3/4 of it in area (so a tall screenshot keeps its width)."""
     h, w = gray.shape
-    scale = WORK_SIDE / max(h, w)
+    scale = min(WORK_SIDE * 1.6 / max(h, w), (WORK_SIDE * WORK_SIDE * 0.75 / (h * w)) ** 0.5)
     if scale < 1:
         gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(gray)
@@ -146,8 +147,19 @@ def features(gray: np.ndarray, n: int = ARCHIVE_FEATURES) -> Features:
     kps, desc = _orb(n).detectAndCompute(gray, None)
     if desc is None or not kps:
         return Features(np.zeros((0, 2), np.float32), None, gray.shape[:2])
-    order = np.argsort([-k.response for k in kps], kind="stable")
-    pts = np.array([kps[i].pt for i in order], dtype=np.float32).reshape(-1, 2)
+    pts = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
+    response = np.array([k.response for k in kps], dtype=np.float32)
+    # Strongest first, but spread over a 6x6 grid: the 1st of every cell, then the 2nd... so the
+    # quick check's head is not all caption text (text corners are the strongest keypoints).
+    h, w = gray.shape[:2]
+    cell = (np.minimum(pts[:, 1] * 6 // max(1, h), 5) * 6 + np.minimum(pts[:, 0] * 6 // max(1, w), 5)).astype(np.int32)
+    by_cell = np.lexsort((-response, cell))
+    rank = np.empty(len(kps), dtype=np.int32)
+    starts = np.r_[0, np.flatnonzero(np.diff(cell[by_cell])) + 1]
+    counts = np.diff(np.r_[starts, len(kps)])
+    rank[by_cell] = np.arange(len(kps)) - np.repeat(starts, counts)
+    order = np.lexsort((-response, rank))
+    pts = pts[order]
     return Features(pts, np.ascontiguousarray(desc[order]), gray.shape[:2])
 
 
