@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("VERIFY_CORPUS", ROOT.parent / "shared" / "corpus"))
 sys.path.insert(0, str(ROOT / "tests"))  # factories: seeded, photo-like generated pictures
 
-from verify.config import Settings  # noqa: E402
-from verify.fingerprints import compute  # noqa: E402
-from verify.matching import Matcher  # noqa: E402
-from verify.media import sniff_file  # noqa: E402
-from verify.models import Fingerprint, MediaItem  # noqa: E402
+from verify.config import Settings
+from verify.fingerprints import compute
+from verify.matching import Matcher
+from verify.media import sniff_file
+from verify.models import Fingerprint, MediaItem
 
 SETTINGS = Settings(data_dir=Path("/nonexistent"))
 
@@ -26,7 +26,7 @@ class MemoryArchive:
     def __init__(self) -> None:
         self.items: dict[int, MediaItem] = {}
         self.paths: dict[str, Path] = {}
-        self.matcher = Matcher(lambda: [], self._load_items, self.paths.__getitem__)
+        self.matcher = Matcher(list, self._load_items, self.paths.__getitem__)
 
     def _load_items(self, ids: list[int]) -> dict[int, MediaItem]:
         return {i: self.items[i] for i in ids if i in self.items}
@@ -38,7 +38,7 @@ class MemoryArchive:
         key = f"{item_id:064d}"
         self.items[item_id] = MediaItem(
             id=item_id, sha256=key, kind=sniffed.kind, mime=sniffed.mime, bytes=path.stat().st_size, width=None, height=None,
-            duration_s=None, filename=path.name, origin="archive", ingested_at=datetime.now(timezone.utc), ingested_by="bench",
+            duration_s=None, filename=path.name, origin="archive", ingested_at=datetime.now(UTC), ingested_by="bench",
         )  # fmt: skip
         self.paths[key] = path
         self.matcher.add(item_id, fps)
@@ -59,5 +59,5 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     """A GitHub-flavoured Markdown table (pasted as is into docs/benchmarks.md)."""
     cells = [[str(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in cells)])

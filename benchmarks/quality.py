@@ -26,13 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import imagehash  # noqa: E402
-import numpy as np  # noqa: E402
-from _common import MemoryArchive, require_corpus, table  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
-from transforms import TRANSFORMS, jpeg  # noqa: E402
-
-import factories  # noqa: E402
+import factories
+import imagehash
+import numpy as np
+from _common import MemoryArchive, require_corpus, table
+from PIL import Image, ImageOps
+from transforms import TRANSFORMS, jpeg
 
 BASELINE_THRESHOLD = 10
 WORK_SIDE = 1600  # originals are scaled to this long side before transforming (re-posts are smaller)

@@ -26,15 +26,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-from _common import CORPUS, table  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from _common import CORPUS, table
+from PIL import Image
 
-from verify.fingerprints import PHASH, compute_image  # noqa: E402
-from verify.fingerprints.video import video_fingerprints  # noqa: E402
-from verify.matching import HITS_PER_HASH, SHORTLIST_DISTANCE  # noqa: E402
-from verify.matching.index import HammingIndex  # noqa: E402
-from verify.models import Fingerprint  # noqa: E402
+from verify.fingerprints import PHASH, compute_image
+from verify.fingerprints.video import video_fingerprints
+from verify.matching import HITS_PER_HASH, SHORTLIST_DISTANCE
+from verify.matching.index import HammingIndex
+from verify.models import Fingerprint
 
 
 def make_12mp(path: Path, seed: int) -> Path:

@@ -32,7 +32,7 @@ def _crop_area(im: Image.Image, area: float, fx: float, fy: float) -> Image.Imag
 
 
 def _text_lines(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], rng: random.Random, fill: tuple[int, int, int]) -> None:
-    x0, y0, x1, y1 = box
+    x0, y0, _x1, y1 = box  # text runs to the right edge
     size = max(10, (y1 - y0) // 4)
     font = _font(size)
     words = ["BREAKING", "Footage", "shows", "today", "city", "army", "attack", "near", "the", "border", "#news", "LIVE", "2024", "residents", "fled"]

@@ -23,13 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import SETTINGS, MemoryArchive, require_corpus, table  # noqa: E402
-from PIL import Image  # noqa: E402
-from transforms import jpeg  # noqa: E402
+from _common import SETTINGS, MemoryArchive, require_corpus, table
+from PIL import Image
+from transforms import jpeg
 
-from verify.fingerprints import compute, compute_image  # noqa: E402
-from verify.media import probe_video, sniff_file, video_frame_at  # noqa: E402
-
+from verify.fingerprints import compute, compute_image
+from verify.media import probe_video, sniff_file, video_frame_at
 
 #: Corpus clips that are the same footage in another encode (checked by eye): one family.
 SAME_FOOTAGE = {
@@ -54,9 +53,8 @@ def family(path: Path) -> str | None:
 def fast_pan(path: Path, seconds: float = 6.0, fps: int = 30) -> Path:
     """A 720p H.264 clip panning fast (32 px per frame, a screen width in 1.3 s) across a wide scene."""
     import av
-    import numpy as np
-
     import factories
+    import numpy as np
 
     rng = np.random.default_rng(7)
     w, h = 1280, 720
@@ -104,7 +102,6 @@ def main() -> None:
         # 1. clip families
         rows = []
         pairs = found = cross = 0
-        offsets: list[str] = []
         for p in videos:
             fam = family(p)
             if fam is None or p not in ids:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from factories import jpeg_bytes, photo, video, write
 from PIL import Image, ImageOps
 
-from factories import jpeg_bytes, photo, video, write
 from verify.config import Settings
 from verify.fingerprints import PHASH, compute, compute_image
 from verify.fingerprints.views import inner_box, trim_box

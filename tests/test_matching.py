@@ -8,14 +8,13 @@ both database backends.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pytest
+from factories import jpeg_bytes, photo, video, write
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from factories import jpeg_bytes, photo, video, write
 from verify.config import Settings
 from verify.fingerprints import compute
 from verify.matching import Matcher, MatchOutcome
@@ -29,13 +28,13 @@ class Archive:
     def __init__(self) -> None:
         self.items: dict[int, MediaItem] = {}
         self.paths: dict[str, Path] = {}
-        self.matcher = Matcher(lambda: [], lambda ids: {i: self.items[i] for i in ids if i in self.items}, self.paths.__getitem__)
+        self.matcher = Matcher(list, lambda ids: {i: self.items[i] for i in ids if i in self.items}, self.paths.__getitem__)
 
     def add(self, path: Path) -> int:
         s = sniff_file(path)
         item_id = len(self.items) + 1
         sha = f"{item_id:064x}"
-        self.items[item_id] = MediaItem(item_id, sha, s.kind, s.mime, 0, None, None, None, path.name, "archive", datetime.now(timezone.utc), "test")
+        self.items[item_id] = MediaItem(item_id, sha, s.kind, s.mime, 0, None, None, None, path.name, "archive", datetime.now(UTC), "test")
         self.paths[sha] = path
         self.matcher.add(item_id, compute(path, s, SETTINGS, for_archive=True))
         return item_id

@@ -310,14 +310,14 @@ class VideoFrame:
     """One decoded frame as a grey (luminance) array, upright, with its time."""
 
     time_s: float
-    gray: "np.ndarray"
+    gray: np.ndarray
     key: bool
 
 
 _PLANAR_8BIT = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "yuv411p", "yuv410p", "gray"}
 
 
-def _luma(frame) -> "np.ndarray":  # type: ignore[no-untyped-def]
+def _luma(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
     """The frame's luminance without a colour conversion where the pixel format allows."""
     import numpy as np
 

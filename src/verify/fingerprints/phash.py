@@ -19,7 +19,15 @@ from PIL import Image
 
 from verify.fingerprints import dct
 from verify.fingerprints.base import Fingerprinter
-from verify.fingerprints.views import ARCHIVE_CROPS, Box, crop_box, inner_box, same_box, strip_box, trim_box
+from verify.fingerprints.views import (
+    ARCHIVE_CROPS,
+    Box,
+    crop_box,
+    inner_box,
+    same_box,
+    strip_box,
+    trim_box,
+)
 from verify.models import Fingerprint
 
 #: Variant names, in a fixed order: the index stores them as small integer codes.

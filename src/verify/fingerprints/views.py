@@ -43,7 +43,7 @@ _TEXT_SHARE = 0.35
 def crop_box(shape: tuple[int, int], frac: tuple[float, float, float, float]) -> Box:
     h, w = shape
     t, b, l, r = frac
-    return int(round(t * h)), int(round(b * h)), int(round(l * w)), int(round(r * w))
+    return round(t * h), round(b * h), round(l * w), round(r * w)
 
 
 def trim_box(gray: np.ndarray) -> Box | None:

@@ -24,7 +24,14 @@ from pathlib import Path
 
 from verify.fingerprints import ALGORITHMS, compute_image
 from verify.fingerprints.phash import MIRRORED
-from verify.matching.confirm import CANDIDATE_INLIERS, NO_GEOMETRY, FeatureCache, Geometry, QueryFeatures, confirm, load_gray
+from verify.matching.confirm import (
+    NO_GEOMETRY,
+    FeatureCache,
+    Geometry,
+    QueryFeatures,
+    confirm,
+    load_gray,
+)
 from verify.matching.index import HammingIndex, Hit
 from verify.media import sniff_file
 from verify.models import Fingerprint, Match, MediaItem

@@ -56,7 +56,7 @@ class _Table:
         cap = max(need, cap + cap // 2, _GROW)
         n = self.size
 
-        def grown(a: np.ndarray, fill: float | int = 0) -> np.ndarray:
+        def grown(a: np.ndarray, fill: float = 0) -> np.ndarray:
             out = np.full((cap, *a.shape[1:]), fill, dtype=a.dtype)
             out[:n] = a[:n]
             return out
