@@ -135,7 +135,8 @@ def rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
-def session_worker(port: int, k: int, item_ids: list[int], deadline: float, series: Series, warmup: Series) -> None:
+def session_worker(port: int, k: int, item_ids: list[int], deadline: float, series: Series, warmup: Series,
+                   per_page: dict[str, Series] | None = None) -> None:
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from websockets.sync.client import connect
@@ -194,6 +195,8 @@ def session_worker(port: int, k: int, item_ids: list[int], deadline: float, seri
                     break
             else:
                 target.ok(dt)
+                if per_page is not None and target is series:
+                    per_page[page or "upload"].ok(dt)
             n += 1
     except Exception as exc:
         series.fail(f"{type(exc).__name__}")
@@ -286,7 +289,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         sessions, warmup = Series("session page run"), Series("session first run (cold)")
         http, uploads, matches = Series("HTTP /, health, static"), Series("upload (ingest, sandboxed)"), Series("match (recompressed copy)")
         deadline = time.time() + args.seconds
-        threads = [threading.Thread(target=session_worker, args=(port, k, item_ids, deadline, sessions, warmup)) for k in range(args.sessions)]
+        per_page = {p: Series(f"  of which {p} page") for p in ("upload", "inbox", "item", "verdict")}
+        threads = [threading.Thread(target=session_worker, args=(port, k, item_ids, deadline, sessions, warmup, per_page)) for k in range(args.sessions)]
         threads += [threading.Thread(target=http_worker, args=(port, http_paths, deadline, http)) for _ in range(args.http_clients)]
         threads += [threading.Thread(target=upload_worker, args=(data_dir, k, deadline, uploads, matches)) for k in range(args.uploaders)]
         peak = 0.0
@@ -317,7 +321,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "server_peak_rss_mb": peak,
         "server_alive_after": alive_after,
         "server_healthy_after": healthy_after,
-        "series": [s.summary(wall) for s in (sessions, warmup, http, uploads, matches)],
+        "series": [s.summary(wall) for s in (sessions, *per_page.values(), warmup, http, uploads, matches)],
     }
     print(f"\n{args.sessions} sessions, {args.http_clients} HTTP clients, {args.uploaders} uploaders for {args.seconds:g} s on {os.cpu_count()} cores")
     print(f"{'series':32} {'n':>6} {'err':>4} {'per s':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}")

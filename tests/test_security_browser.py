@@ -166,14 +166,17 @@ def visit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         # find the item as an editor would: the Item page in the sidebar, then pick it from the list
         page.get_by_role("link", name="Item").first.click()
         _settle(page)
+        navigated = "picker"
         try:
             page.get_by_text("Choose an item").first.wait_for(timeout=5000)
             page.locator('[data-testid="stSelectbox"]').first.click()
             page.get_by_role("option").first.click()
             _settle(page, "SHA-256")
         except Exception:  # the picker changed shape: open the item by its link instead
+            navigated = "link"
             page.goto(f"http://127.0.0.1:{web}/item?item={item.id}", wait_until="networkidle")
             _settle(page, "SHA-256")
+        print(f"item page reached via the {navigated}")
         for label in ("All tags",):
             loc = page.get_by_text(label, exact=False)
             if loc.count():
