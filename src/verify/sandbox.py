@@ -71,6 +71,20 @@ def die_with_parent() -> None:
         pass
 
 
+def _warm_up() -> None:
+    """Import everything ``analyse`` loads lazily (PyAV, OpenCV, the metadata readers), so the
+    decode time limit measures decoding, not a second of imports on the first file."""
+    import importlib
+
+    import verify.services  # noqa: F401
+
+    for name in ("av", "cv2", "verify.metadata.image", "verify.metadata.video", "verify.metadata.c2pa", "verify.metadata.exiftool"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # optional parts: the call itself reports what is missing
+            pass
+
+
 def _serve(conn: Connection, memory_bytes: int | None) -> None:
     """The child's loop: run each requested call, send back a tagged result, never a traceback.
 
@@ -78,8 +92,7 @@ def _serve(conn: Connection, memory_bytes: int | None) -> None:
     workbench starts decoders from short-lived script threads. The child exits instead when its
     socket reports end-of-file, which happens when the parent process goes, however it goes.
     """
-    import verify.services  # noqa: F401  (warm up the codecs before the clock starts)
-
+    _warm_up()
     limit_memory(memory_bytes)
     conn.send(("ready",))
     while True:
