@@ -27,7 +27,7 @@ from verify.config import Settings
 from verify.errors import TooLarge, UnreadableMedia, VerifyError
 
 #: Address-space ceiling per decoding process. Virtual size, not resident memory: the imported
-#: codecs (PyAV, OpenCV) alone reserve about 0.9 GB of address space, so this is set generously;
+#: codecs (PyAV, OpenCV) alone reserve about 0.6 GB of address space, so this is set generously;
 #: a 150-megapixel image (the pixel limit) still decodes within it.
 DEFAULT_MEMORY_BYTES = 4 * 1024**3
 #: Startup (importing Pillow, PyAV, OpenCV) is not counted against the decode time limit.
