@@ -63,7 +63,6 @@ RECYCLED: dict[str, str] = {
     "whatsapp_rescue_khan-sheikhoun.mp4": "2016-09-20_idlib_rescue.mp4",
     "aleppo-now_shelling-today.jpg": "2015-06-14_khan-sheikhoun_street.jpg",
 }
-NEEDS_ROBUST_MATCHER = {"screenshot_syrianow24_busra-today.png", "telegram_idlib-protest-yesterday.jpg"}
 # The fresh photos and every archive item: they may match only their known copies.
 UNRELATED = [
     "aleppo_night-protest.jpg",
@@ -375,13 +374,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict
     services.close()
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        pytest.param(q, marks=pytest.mark.xfail(strict=False, reason="needs robust matcher (issue 4)")) if q in NEEDS_ROBUST_MATCHER else q
-        for q in sorted(RECYCLED)
-    ],
-)
+@pytest.mark.parametrize("query", sorted(RECYCLED))
 def test_recycled_submission_matches_its_archive_original(seeded: tuple[Any, dict[str, int]], query: str) -> None:
     services, ids = seeded
     outcome = services.match_item(ids[query])
