@@ -129,7 +129,7 @@ def test_exports_strip_gps_and_device_data_per_exiftool(tmp_path: Path) -> None:
     """An independent reader (ExifTool) finds no location or device data in exported media."""
     if not shutil.which("exiftool"):
         pytest.skip("exiftool is not installed")
-    from PIL import Image, PngImagePlugin
+    from PIL import PngImagePlugin
 
     from verify.report import stripped_media
 
