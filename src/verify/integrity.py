@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from sqlalchemy import func, select, text
 
-from verify.events import EDITORIAL_KINDS, GENESIS_HASH, derive_state, now_iso, verify_chain
+from verify.events import EDITORIAL_KINDS, GENESIS_HASH, derive_state, verify_chain
 from verify.models import Event
 from verify.store import BlobStore, Store
 from verify.store import schema
@@ -457,29 +457,7 @@ def _stale_projections(store: Store, default_status: str) -> list[int]:
 
 def rederive_projection(store: Store, item_id: int, default_status: str = "unverified") -> None:
     """Rewrite one item's ``item_state`` row from its events, under the item's lock."""
-    from sqlalchemy import update
-
-    from verify.store.db import _event_from_row
-
-    st = schema.item_state
-    with store.write() as conn:
-        current = conn.execute(select(st).where(st.c.item_id == item_id).with_for_update()).first()
-        evs = [
-            _event_from_row(r)
-            for r in conn.execute(select(schema.event).where(schema.event.c.item_id == item_id).order_by(schema.event.c.id))
-        ]
-        state = derive_state(item_id, evs, default_status)
-        values = {
-            "status": state.status,
-            "version": state.version,
-            "last_actor": state.last_actor,
-            "warnings": json.dumps(sorted(w.category for w in state.warnings)),
-            "updated_at": now_iso(),
-        }
-        if current is None:
-            conn.execute(st.insert().values(item_id=item_id, **values))
-        else:
-            conn.execute(update(st).where(st.c.item_id == item_id).values(**values))
+    store.rederive_projection(item_id, default_status)
 
 
 __all__ = ["AuditReport", "DoctorReport", "Problem", "audit", "doctor", "hash_file", "rederive_projection"]

@@ -234,23 +234,34 @@ class Store:
             if also is not None:
                 also(conn)
             self._append_event(conn, item_id, actor, kind, payload)
-            evs = [
-                _event_from_row(r)
-                for r in conn.execute(select(schema.event).where(schema.event.c.item_id == item_id).order_by(schema.event.c.id))
-            ]
-            state = derive_state(item_id, evs, default_status)
-            values = {
-                "status": state.status,
-                "version": state.version,
-                "last_actor": state.last_actor,
-                "warnings": json.dumps(sorted(w.category for w in state.warnings)),
-                "updated_at": now_iso(),
-            }
-            if current is None:
-                conn.execute(schema.item_state.insert().values(item_id=item_id, **values))
-            else:
-                conn.execute(update(schema.item_state).where(schema.item_state.c.item_id == item_id).values(**values))
-            return state
+            return self._write_projection(conn, item_id, exists=current is not None, default_status=default_status)
+
+    def _write_projection(self, conn: Connection, item_id: int, *, exists: bool, default_status: str) -> ItemState:
+        """Re-derive an item's ``item_state`` row from its events, inside the caller's transaction."""
+        evs = [
+            _event_from_row(r)
+            for r in conn.execute(select(schema.event).where(schema.event.c.item_id == item_id).order_by(schema.event.c.id))
+        ]
+        state = derive_state(item_id, evs, default_status)
+        values = {
+            "status": state.status,
+            "version": state.version,
+            "last_actor": state.last_actor,
+            "warnings": json.dumps(sorted(w.category for w in state.warnings)),
+            "updated_at": now_iso(),
+        }
+        if exists:
+            conn.execute(update(schema.item_state).where(schema.item_state.c.item_id == item_id).values(**values))
+        else:
+            conn.execute(schema.item_state.insert().values(item_id=item_id, **values))
+        return state
+
+    def rederive_projection(self, item_id: int, default_status: str = "unverified") -> ItemState:
+        """Rewrite one item's ``item_state`` row from its events, under the item's lock (repairs)."""
+        st = schema.item_state
+        with self.write() as conn:
+            current = conn.execute(select(st).where(st.c.item_id == item_id).with_for_update()).first()
+            return self._write_projection(conn, item_id, exists=current is not None, default_status=default_status)
 
     def state(self, item_id: int, default_status: str = "unverified") -> ItemState:
         return derive_state(item_id, self.events(item_id), default_status)
