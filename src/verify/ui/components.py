@@ -37,7 +37,7 @@ def is_blurred(item_id: int, warnings: object) -> bool:
 def reveal_controls(item: MediaItem, state: ItemState, key: str, inherited: tuple[str, ...] = ()) -> None:
     """Reveal / blur-again buttons for a flagged item (nothing for an unflagged one).
 
-    ``inherited`` are warnings carried by archive items this one matches: until an editor decides,
+    ``inherited`` are warnings carried by items this one matches: until an editor decides,
     the item is blurred as a precaution.
     """
     if not state.warnings and not inherited:
@@ -47,7 +47,7 @@ def reveal_controls(item: MediaItem, state: ItemState, key: str, inherited: tupl
         what = f"Content warning: {labels}."
     else:
         labels = ", ".join(warning_label(c) for c in inherited)
-        what = f"A matching archive item carries a content warning ({labels}); blurred as a precaution."
+        what = f"A matching item carries a content warning ({labels}); blurred as a precaution."
     if item.id in revealed():
         st.warning(f"{what} Shown because you chose Reveal.", icon=":material/warning:")
         if st.button("Blur again", key=f"blur_{key}_{item.id}"):
@@ -61,7 +61,14 @@ def reveal_controls(item: MediaItem, state: ItemState, key: str, inherited: tupl
 
 
 def inherited_warnings(state: ItemState, outcome: object) -> tuple[str, ...]:
-    """Warning categories of confidently matched archive items that this item does not carry."""
+    """Warning categories of confidently matched items that this item does not carry.
+
+    The item's own matches, plus the items with a warning that find this one among theirs: the
+    same rule the inbox cards follow (``views.matching.precaution_warnings``), so a card and its
+    item page never disagree about blurring.
+    """
+    from verify.ui.views.matching import precaution_warnings
+
     have = {w.category for w in state.warnings}
     found: set[str] = set()
     svc = services()
@@ -70,6 +77,7 @@ def inherited_warnings(state: ItemState, outcome: object) -> tuple[str, ...]:
             found.update(w.category for w in svc.store.state(m.item.id).warnings)
         except VerifyError:
             continue
+    found.update(precaution_warnings(state.item_id, tuple(have)))
     return tuple(sorted(found - have))
 
 
@@ -201,3 +209,22 @@ def facts(rows: list[tuple[str, object]]) -> None:
         left, right = st.columns([2, 5], gap="small", vertical_alignment="center")
         left.caption(label)  # labels are ours, never from a file
         right.text("-" if value is None or value == "" else str(value))
+
+
+# -- forms that start fresh after a save --------------------------------------------------------
+
+
+def form_key(form: str, field: str) -> str:
+    """A widget key that includes the form's generation (see ``next_form``)."""
+    return f"{field}_{st.session_state.get(f'form_gen_{form}', 0)}"
+
+
+def next_form(form: str) -> None:
+    """Start the form afresh after a save: new keys make new, empty widgets.
+
+    Emptying the values in the session is not enough: the browser keeps showing a widget's last
+    value and sends it again with the next submit, so a second click would save the same text
+    again (or pin an old claim on the next file).
+    """
+    st.session_state[f"form_gen_{form}"] = st.session_state.get(f"form_gen_{form}", 0) + 1
+    # The old generation's widgets are not drawn again, so Streamlit drops their values.

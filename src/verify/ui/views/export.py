@@ -9,7 +9,14 @@ from __future__ import annotations
 import streamlit as st
 
 from verify.errors import VerifyError
-from verify.report import build_report, case_list_csv, to_html, to_json, to_markdown
+from verify.report import (
+    build_report,
+    case_list_csv,
+    to_html,
+    to_json,
+    to_markdown,
+    warning_label,
+)
 from verify.ui import components, identity
 from verify.ui.resources import services
 from verify.ui.views.matching import match_outcome
@@ -44,7 +51,10 @@ def render() -> None:
     stem = f"verify-item-{item_id}"
     st.markdown("#### Verification report")
     st.text("Facts, findings, matches, warnings and the verdict history, in three formats.")
-    preview = components.preview(view.item, 480, blurred=True) if view.state.warnings else components.preview(view.item, 480, blurred=False)
+    # The report leaves the newsroom: its preview is blurred for any warning, the item's own or one
+    # carried by an item it copies, whatever this editor chose to reveal.
+    inherited = components.inherited_warnings(view.state, view.outcome)
+    preview = components.preview(view.item, 480, blurred=bool(view.state.warnings or inherited))
     c = st.columns(3)
     c[0].download_button("Report (Markdown)", to_markdown(report), file_name=f"{stem}.md", mime="text/markdown",
                          key="dl_md", on_click=_record, args=(item_id, "report (Markdown)"))
@@ -59,6 +69,10 @@ def render() -> None:
             "Photos are re-encoded from their pixels; videos are copied frame for frame without their tags.")
     if view.state.warnings:
         st.warning("This item carries a content warning: tell the recipient before they open it.", icon=":material/warning:")
+    elif inherited:
+        labels = ", ".join(warning_label(c) for c in inherited)
+        st.warning(f"A matching item carries a content warning ({labels}): tell the recipient before they open it, "
+                   "or add the warning on the Warnings page.", icon=":material/warning:")
     if st.button("Prepare a stripped copy", key="prepare_stripped"):
         from verify.report import stripped_media
 
