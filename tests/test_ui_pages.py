@@ -162,13 +162,13 @@ def test_upload_several_files_with_a_claim_one_bad_file_does_not_stop_the_rest(d
     up.upload("street.jpg", jpeg_with_exif(2, make="Canon", model="EOS 5D"), "image/jpeg")
     up.upload("notes.jpg", b"this is not a picture at all, just text pretending\n" * 20, "image/jpeg")
     up.upload("square.png", png_bytes(photo(3, (300, 300))), "image/png")
-    at.text_input(key="claim_source").input("WhatsApp: Karim")
-    at.text_input(key="claim_contact").input("+00 123 456")
-    at.text_input(key="claim_place").input("Kharkiv")
-    at.number_input(key="claim_lat").set_value(49.99)
-    at.number_input(key="claim_lon").set_value(36.23)
-    at.date_input(key="claim_date").set_value(date(2024, 3, 1))
-    at.text_area(key="claim_note").input("Sent at night")
+    at.text_input(key="claim_source_0").input("WhatsApp: Karim")
+    at.text_input(key="claim_contact_0").input("+00 123 456")
+    at.text_input(key="claim_place_0").input("Kharkiv")
+    at.number_input(key="claim_lat_0").set_value(49.99)
+    at.number_input(key="claim_lon_0").set_value(36.23)
+    at.date_input(key="claim_date_0").set_value(date(2024, 3, 1))
+    at.text_area(key="claim_note_0").input("Sent at night")
     button(at, "Upload and check").click().run()
     assert not at.exception
     shown = texts(at)
@@ -188,12 +188,12 @@ def test_upload_several_files_with_a_claim_one_bad_file_does_not_stop_the_rest(d
 def test_upload_rejects_half_a_point_and_keeps_the_form(desk):
     at = start()
     at.file_uploader[0].upload("a.jpg", jpeg_bytes(photo(4)), "image/jpeg")
-    at.number_input(key="claim_lat").set_value(10.0)
-    at.text_input(key="claim_source").input("Someone")
+    at.number_input(key="claim_lat_0").set_value(10.0)
+    at.text_input(key="claim_source_0").input("Someone")
     button(at, "Upload and check").click().run()
     assert "Give both latitude and longitude" in texts(at)
     assert desk.list_items() == []
-    assert at.text_input(key="claim_source").value == "Someone"
+    assert at.text_input(key="claim_source_0").value == "Someone"
 
 
 def test_a_file_already_in_the_store_opens_its_record_and_keeps_the_new_claim(desk):
@@ -201,7 +201,7 @@ def test_a_file_already_in_the_store_opens_its_record_and_keeps_the_new_claim(de
     first = desk.ingest_bytes(data, filename="orig.jpg", actor="Bob").item
     at = start()
     at.file_uploader[0].upload("copy.jpg", data, "image/jpeg")
-    at.text_input(key="claim_source").input("Second sender")
+    at.text_input(key="claim_source_0").input("Second sender")
     button(at, "Upload and check").click().run()
     # one file, already known: its record opens straight away
     assert f"This file is already in the store: this is its existing record (item {first.id})." in texts(at)
@@ -385,7 +385,7 @@ def test_flagging_blurs_the_item_until_reveal(desk):
     item = desk.ingest_bytes(jpeg_bytes(photo(40)), filename="scene.jpg", actor="A").item
     at = start(page="warnings", item=item.id)
     assert "Blurred: content warning" not in texts(at)
-    at.multiselect(key=f"warn_categories_{item.id}").set_value(["graphic_violence", "injury_blood"])
+    at.multiselect(key=f"warn_categories_{item.id}_0").set_value(["graphic_violence", "injury_blood"])
     button(at, "Add warning").click().run()
     assert not at.exception
     assert "blurred everywhere until Reveal" in texts(at)
@@ -404,10 +404,10 @@ def test_flagging_blurs_the_item_until_reveal(desk):
 def test_other_needs_a_note_and_removal_is_recorded(desk):
     item = desk.ingest_bytes(jpeg_bytes(photo(41)), filename="x.jpg", actor="A").item
     at = start(page="warnings", item=item.id)
-    at.multiselect(key=f"warn_categories_{item.id}").set_value(["other"])
+    at.multiselect(key=f"warn_categories_{item.id}_0").set_value(["other"])
     button(at, "Add warning").click().run()
     assert "needs a note" in texts(at)
-    at.text_input(key=f"warn_note_{item.id}").input("flashing lights")
+    at.text_input(key=f"warn_note_{item.id}_0").input("flashing lights")
     button(at, "Add warning").click().run()
     assert [w.note for w in desk.store.state(item.id).warnings] == ["flashing lights"]
     at.text_input(key=f"rm_reason_{item.id}_other").input("not needed")
@@ -439,12 +439,12 @@ def test_video_item_has_player_contact_sheet_and_blur(desk, tmp_path):
 def test_verdict_needs_a_rationale_and_appears_in_the_history(desk):
     item = desk.ingest_bytes(jpeg_bytes(photo(50)), filename="v.jpg", actor="Bob").item
     at = start(page="verdict", item=item.id)
-    at.selectbox(key=f"verdict_status_{item.id}").set_value("false")
+    at.selectbox(key=f"verdict_status_{item.id}_0").set_value("false")
     button(at, "Record verdict").click().run()
     assert "needs a rationale" in texts(at)
     assert desk.store.state(item.id).verdict is None
-    at.text_area(key=f"verdict_rationale_{item.id}").input("Reverse search: agency photo from 2013.")
-    at.text_area(key=f"verdict_links_{item.id}").input("https://example.org/a\nhttps://example.org/b")
+    at.text_area(key=f"verdict_rationale_{item.id}_0").input("Reverse search: agency photo from 2013.")
+    at.text_area(key=f"verdict_links_{item.id}_0").input("https://example.org/a\nhttps://example.org/b")
     button(at, "Record verdict").click().run()
     assert not at.exception
     v = desk.store.state(item.id).verdict
@@ -460,12 +460,12 @@ def test_concurrent_verdicts_say_who_changed_it_and_lose_nothing(any_desk):
     at = start(page="verdict", item=item.id)
     # Bob records a verdict after Ana opened the page.
     desk.record_verdict(item.id, "verified", "Bob checked with the photographer", actor="Bob")
-    at.selectbox(key=f"verdict_status_{item.id}").set_value("false")
-    at.text_area(key=f"verdict_rationale_{item.id}").input("Ana's reasoning")
+    at.selectbox(key=f"verdict_status_{item.id}_0").set_value("false")
+    at.text_area(key=f"verdict_rationale_{item.id}_0").input("Ana's reasoning")
     button(at, "Record verdict").click().run()
     shown = texts(at)
     assert "changed by Bob meanwhile" in shown and "Your text is still in the form" in shown
-    assert at.text_area(key=f"verdict_rationale_{item.id}").value == "Ana's reasoning"
+    assert at.text_area(key=f"verdict_rationale_{item.id}_0").value == "Ana's reasoning"
     assert desk.store.state(item.id).verdict.actor == "Bob"
     assert "Bob checked with the photographer" in frame_values(at)  # the page now shows Bob's change
     button(at, "Record verdict").click().run()  # deliberately again, now on top of Bob's
@@ -477,7 +477,7 @@ def test_concurrent_warning_is_refused_with_a_clear_message(any_desk):
     item = desk.ingest_bytes(jpeg_bytes(photo(52)), filename="w.jpg", actor="A").item
     at = start(page="warnings", item=item.id)
     desk.add_warning(item.id, "children", actor="Carla")
-    at.multiselect(key=f"warn_categories_{item.id}").set_value(["graphic_violence"])
+    at.multiselect(key=f"warn_categories_{item.id}_0").set_value(["graphic_violence"])
     button(at, "Add warning").click().run()
     assert "changed by Carla meanwhile" in texts(at)
     assert [w.category for w in desk.store.state(item.id).warnings] == ["children"]
@@ -546,7 +546,7 @@ def test_hostile_uploads_each_get_a_plain_error_and_the_good_one_goes_in(desk):
     up.upload("bomb.png", _png_header_bomb(), "image/png")
     up.upload("page.jpg", b"<html><script>alert(1)</script></html>", "text/html")
     up.upload("../../etc/\x07passwd\n.jpg", good, "image/jpeg")
-    at.text_input(key="claim_source").input("<script>alert(1)</script>")
+    at.text_input(key="claim_source_0").input("<script>alert(1)</script>")
     button(at, "Upload and check").click().run()
     assert not at.exception
     shown = texts(at)
@@ -625,12 +625,13 @@ def test_uploading_the_same_file_with_the_same_claim_adds_nothing(desk):
     first = desk.ingest_bytes(data, filename="a.jpg", actor="Bob", claim=Claim(source="Tip line")).item
     at = start()
     at.file_uploader[0].upload("a.jpg", data, "image/jpeg")
-    at.text_input(key="claim_source").input("Tip line")
+    at.text_input(key="claim_source_0").input("Tip line")
     button(at, "Upload and check").click().run()
     assert f"this is its existing record (item {first.id})" in texts(at)
     assert [e.kind for e in desk.store.events(first.id)] == ["ingested"]
     at.switch_page(f"{PAGES}/upload.py").run()
-    assert at.text_input(key="claim_source").value == ""  # a fresh form for the next batch
+    # a fresh form for the next batch: new widgets (the browser would keep an old widget's value)
+    assert at.text_input(key="claim_source_1").value == ""
 
 
 def test_correcting_an_archive_items_first_seen_date(desk):
@@ -658,3 +659,121 @@ def test_an_unexpected_error_on_a_page_is_one_plain_sentence(desk, monkeypatch):
     assert "Something went wrong on this page; nothing was changed." in shown
     assert "/srv/secret" not in shown and "RuntimeError" not in shown
     assert not at.exception
+
+
+# -- walkthrough findings: fresh forms, precautions everywhere, matches named by origin --------------
+
+
+def test_after_a_verdict_the_form_is_fresh_and_the_same_verdict_twice_adds_nothing(desk):
+    item = desk.ingest_bytes(jpeg_bytes(photo(140)), filename="twice.jpg", actor="A").item
+    at = start(page="verdict", item=item.id)
+    at.selectbox(key=f"verdict_status_{item.id}_0").set_value("false")
+    at.text_area(key=f"verdict_rationale_{item.id}_0").input("Agency photo from 2013.")
+    button(at, "Record verdict").click().run()
+    assert "Recorded: False." in texts(at)
+    # new widgets: nothing left in the form that a second click could send again
+    assert at.text_area(key=f"verdict_rationale_{item.id}_1").value == ""
+    assert at.selectbox(key=f"verdict_status_{item.id}_1").value == "false"  # the current status
+    button(at, "Record verdict").click().run()
+    assert "needs a rationale" in texts(at)
+    # the same verdict typed again (or sent twice) is not a second event
+    at.text_area(key=f"verdict_rationale_{item.id}_1").input("Agency photo from 2013.")
+    button(at, "Record verdict").click().run()
+    assert "This verdict is already on the record; nothing was added." in texts(at)
+    assert [e.kind for e in desk.store.events(item.id)] == ["ingested", "verdict_set"]
+
+
+def test_after_adding_a_warning_the_form_is_fresh(desk):
+    item = desk.ingest_bytes(jpeg_bytes(photo(141)), filename="w.jpg", actor="A").item
+    at = start(page="warnings", item=item.id)
+    at.multiselect(key=f"warn_categories_{item.id}_0").set_value(["children"])
+    button(at, "Add warning").click().run()
+    assert at.multiselect(key=f"warn_categories_{item.id}_1").value == []
+
+
+def _flagged_original_and_copy(desk: Services) -> tuple[int, int]:
+    data = jpeg_bytes(photo(142))
+    old = desk.ingest_bytes(data, filename="original.jpg", origin="archive", actor="Archivist",
+                            claim=Claim(first_seen_at=datetime(2015, 6, 14, tzinfo=UTC))).item
+    desk.add_warning(old.id, "injury_blood", actor="Archivist")
+    new = desk.ingest_bytes(crop_bytes(data), filename="copy.jpg", actor="A").item
+    return old.id, new.id
+
+
+def test_inbox_blurs_a_copy_of_a_flagged_item_as_a_precaution(desk):
+    _old, new = _flagged_original_and_copy(desk)
+    desk.ingest_bytes(jpeg_bytes(photo(143)), filename="unrelated.jpg", actor="A")
+    at = start(page="inbox")
+    shown = texts(at)
+    assert shown.count("Blurred (content warning)") == 1  # the original's own warning
+    assert shown.count("Blurred as a precaution") == 1  # its copy, never opened in this session
+    assert "Matches an item with a warning: Injury / blood" in shown
+    # the copy's item page agrees; Reveal there unblurs its card too (the editor chose to see it)
+    at.switch_page(f"{PAGES}/item.py")
+    at.query_params["item"] = str(new)
+    at.run()
+    assert "blurred as a precaution" in texts(at)
+    button(at, "Reveal").click().run()
+    at.switch_page(f"{PAGES}/inbox.py").run()
+    assert "Blurred as a precaution" not in texts(at)
+
+
+def test_export_of_a_copy_of_a_flagged_item_blurs_the_report_preview(desk, monkeypatch):
+    from PIL import ImageFilter, ImageStat
+
+    from verify.ui.views import export
+
+    embedded: list[bytes] = []
+    real = export.to_html
+
+    def spy(report, preview=None):  # the real report, and a look at the picture it embeds
+        embedded.append(preview)
+        return real(report, preview)
+
+    monkeypatch.setattr(export, "to_html", spy)
+
+    def sharpness(data: bytes) -> float:
+        return ImageStat.Stat(Image.open(io.BytesIO(data)).convert("L").filter(ImageFilter.FIND_EDGES)).mean[0]
+
+    plain = desk.ingest_bytes(jpeg_bytes(photo(145)), filename="plain.jpg", actor="A").item
+    start(page="export", item=plain.id)
+    _old, new = _flagged_original_and_copy(desk)
+    at = start(page="export", item=new)
+    assert "A matching item carries a content warning (Injury / blood)" in texts(at)
+    assert len(embedded) == 2 and all(embedded)
+    assert sharpness(embedded[1]) < sharpness(embedded[0]) * 0.5, "the copy's report preview is blurred"
+
+
+def test_matches_are_named_by_origin_and_the_method_says_the_distance_once(desk):
+    data = jpeg_bytes(photo(144))
+    archived = desk.ingest_bytes(data, filename="2013.jpg", origin="archive", actor="Archivist",
+                                 claim=Claim(first_seen_at=datetime(2013, 5, 2, tzinfo=UTC))).item
+    earlier = desk.ingest_bytes(crop_bytes(data, 0.97), filename="screenshot.jpg", actor="A").item
+    at = start()
+    at.file_uploader[0].upload("forwarded.jpg", crop_bytes(data, 0.93), "image/jpeg")
+    button(at, "Upload and check").click().run()
+    shown = texts(at)
+    assert "Matches 2 earlier item(s): this picture was in the archive on 2013-05-02." in shown
+    assert "archived item" not in shown
+    new = max(r[0].id for r in desk.list_items())
+    at.switch_page(f"{PAGES}/matches.py")
+    at.query_params["item"] = str(new)
+    at.run()
+    shown = texts(at)
+    assert f"**Archive item {archived.id}**" in shown and f"**Earlier submission {earlier.id}**" in shown
+    assert f"Archive item {earlier.id}" not in shown
+    methods = [line for line in shown.splitlines() if line.startswith("Method: ")]
+    assert methods and all(not ("d=" in line and "(distance" in line) for line in methods), methods
+    # seen from the earlier submission, the new upload is a later one
+    at.query_params["item"] = str(earlier.id)
+    at.run()
+    assert f"**Later submission {new}**" in texts(at)
+
+
+def test_a_suggested_warning_confirms_what_was_added(desk):
+    _old, new = _flagged_original_and_copy(desk)
+    at = start(page="warnings", item=new)
+    button(at, "Add warning: Injury / blood").click().run()
+    assert "Added: Injury / blood. The item is now blurred everywhere until Reveal." in texts(at)
+    at = start(page="matches", item=new)
+    assert [w.category for w in desk.store.state(new).warnings] == ["injury_blood"]

@@ -1,8 +1,9 @@
-"""Matches: each archive match side by side with the upload, and ways to compare them.
+"""Matches: each earlier copy side by side with the upload, and ways to compare them.
 
 The earliest first-seen date comes first and large: "this picture was in the archive on ...",
 which is the whole story of a recycled photo. Each match shows its score, the method that found
-it, the archive item's first-seen date and source, and for video the matched frame times.
+it, the matched item's first-seen date and source, and for video the matched frame times. A match
+is named by where it came from: "Archive item 1", "Earlier submission 10".
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from verify.report import earliest_match, media_word, seen_date
 from verify.ui import components, identity, imaging, nav
 from verify.ui.resources import services
 from verify.ui.safe import md, short
-from verify.ui.views.matching import match_outcome
-from verify.ui.views.warnings import suggest_warnings
+from verify.ui.views.matching import item_label, match_outcome
+from verify.ui.views.warnings import FLASH_KEY, suggest_warnings
 
 
 @st.cache_data(show_spinner=False, max_entries=300)
@@ -76,8 +77,15 @@ def _compare(query: bytes, other: bytes, key: str) -> None:
     else:
         out = imaging.difference(a, b)
     st.image(imaging.jpeg(out), width="stretch")
-    st.caption("The archive picture aligned onto your upload (keypoints, mirrored if needed)." if aligned is not None
-               else "The archive picture fitted into your upload's frame (no reliable alignment found).")
+    st.caption("The matched picture aligned onto your upload (keypoints, mirrored if needed)." if aligned is not None
+               else "The matched picture fitted into your upload's frame (no reliable alignment found).")
+
+
+def _method_line(m: Match) -> str:
+    """How the match was found; the hash distance only when the method does not already say it."""
+    if "d=" in m.method:
+        return f"Method: {m.method}"
+    return f"Method: {m.method} (distance {m.distance})"
 
 
 def show_match(item: MediaItem, item_warnings: tuple, m: Match, i: int) -> None:
@@ -85,15 +93,17 @@ def show_match(item: MediaItem, item_warnings: tuple, m: Match, i: int) -> None:
     other_state = svc.store.state(m.item.id)
     with st.container(border=True):
         seen = seen_date(m.item).date().isoformat()
-        st.markdown(f"**Archive item {m.item.id}** · first seen {seen} · score {m.score:.2f}"
+        label = item_label(m.item, item)
+        st.markdown(f"**{label}** · first seen {seen} · score {m.score:.2f}"
                     + (" · confident match" if m.confident else " · candidate, check by eye"))
         info = [
-            f"Method: {m.method} (distance {m.distance})",
+            _method_line(m),
             f"Source: {short(m.item.source, 100) or '-'}",
             f"File: {short(m.item.filename, 100) or '-'}",
         ]
         if m.query_time_s is not None or m.match_time_s is not None:
-            info.append(f"Frame: {imaging.fmt_time(m.query_time_s) or '-'} in the upload ↔ {imaging.fmt_time(m.match_time_s) or '-'} in the archive item")
+            info.append(f"Frame: {imaging.fmt_time(m.query_time_s) or '-'} in the upload ↔ {imaging.fmt_time(m.match_time_s) or '-'} in the "
+                        + ("archive item" if m.item.origin == "archive" else "other submission"))
         st.text("\n".join(info))
         q_blur = components.is_blurred(item.id, item_warnings)
         o_blur = components.is_blurred(m.item.id, other_state.warnings)
@@ -104,7 +114,7 @@ def show_match(item: MediaItem, item_warnings: tuple, m: Match, i: int) -> None:
             if q:
                 st.image(q, width="stretch")
         with right:
-            st.caption(f"Archive item {m.item.id}")
+            st.caption(label)
             o = _picture(m.item, m.match_time_s, o_blur)
             if o:
                 st.image(o, width="stretch")
@@ -114,7 +124,7 @@ def show_match(item: MediaItem, item_warnings: tuple, m: Match, i: int) -> None:
             _compare(q, o, f"{item.id}_{m.item.id}")
         elif q_blur or o_blur:
             st.caption("Comparison views open once both pictures are revealed.")
-        nav.link("item", f"Open archive item {m.item.id}", m.item.id)
+        nav.link("item", f"Open {label[0].lower()}{label[1:]}", m.item.id)
 
 
 def render() -> None:
@@ -130,12 +140,17 @@ def render() -> None:
         return
     state = svc.store.state(item_id, svc.statuses[0])
     components.item_header(item, state)
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if flash:
+        st.success(flash)
     outcome = match_outcome(item_id)
     first = earliest_match(outcome.matches)
     if first is not None:
         src = f" (source: {md(first.item.source, 80)})" if first.item.source else ""
-        st.error(f"### This {media_word(item.kind)} was in the archive on {seen_date(first.item).date().isoformat()}\n"
-                 f"Archive item {first.item.id}{src}.", icon=":material/history:")
+        when = seen_date(first.item).date().isoformat()
+        headline = (f"This {media_word(item.kind)} was in the archive on {when}" if first.item.origin == "archive"
+                    else f"This {media_word(item.kind)} was received before, on {when}")
+        st.error(f"### {headline}\n{item_label(first.item, item)}{src}.", icon=":material/history:")
     elif outcome.candidates:
         st.info("No confident match; the weaker candidates below are worth a look.")
     else:

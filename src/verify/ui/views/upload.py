@@ -17,14 +17,23 @@ from verify.report import earliest_match, media_word, seen_date, warning_label
 from verify.ui import identity, nav
 from verify.ui.resources import note_own_ingest, services
 from verify.ui.safe import md, short
+from verify.ui.views.matching import remember_matches
 
 RESULTS_KEY = "upload_results"
-#: A new key empties the file picker after a batch.
+#: The form's generation: it is part of every widget key, so each batch starts with new, empty
+#: widgets. (Clearing the values in the session is not enough: the browser keeps showing a
+#: widget's last value and sends it again with the next submit.)
 BATCH_KEY = "upload_batch"
 #: Message for the item page when an upload opened an existing record.
 OPENED_KEY = "opened_existing"
 CLAIM_KEYS = ("claim_source", "claim_contact", "claim_url", "claim_date", "claim_place", "claim_lat", "claim_lon",
               "claim_note", "claim_archive", "claim_first_seen")
+
+
+def field_key(name: str, generation: int | None = None) -> str:
+    """The widget key of one claim field (or ``upload_files``) in the current form generation."""
+    gen = st.session_state.get(BATCH_KEY, 0) if generation is None else generation
+    return f"{name}_{gen}"
 
 
 def _claim_from_form(values: dict) -> Claim:
@@ -101,9 +110,12 @@ def _ingest_one(f, claim: Claim, origin: str, actor: str) -> dict:  # type: igno
     try:
         outcome = svc.match_item(res.item.id)
         result["matches"] = len(outcome.matches)
+        remember_matches(res.item.id, outcome)
         first = earliest_match(outcome.matches)
         if first is not None:
             result["first_seen"] = seen_date(first.item).date().isoformat()
+            result["first_origin"] = first.item.origin
+            result["first_id"] = first.item.id
         suggested: set[str] = set()
         for m in outcome.matches:
             suggested.update(w.category for w in svc.store.state(m.item.id).warnings)
@@ -121,24 +133,24 @@ def render() -> None:
         files = st.file_uploader(
             "Photos and videos",
             accept_multiple_files=True,
-            key=f"upload_files_{st.session_state.get(BATCH_KEY, 0)}",
+            key=field_key("upload_files"),
             help="JPEG, PNG, HEIC, WebP, TIFF, GIF; MP4, MOV, MKV, WebM, AVI. The bytes decide the type, not the name.",
         )
         st.markdown("**The claim that came with them**")
         c1, c2 = st.columns(2)
-        source = c1.text_input("Source (who sent it)", key="claim_source", max_chars=500)
-        contact = c2.text_input("How to reach them", key="claim_contact", max_chars=500)
-        source_url = c1.text_input("Where it was posted (link)", key="claim_url", max_chars=2000)
-        claimed_date = c2.date_input("Claimed date", value=None, key="claim_date", min_value=date(1900, 1, 1))
-        place = c1.text_input("Claimed place", key="claim_place", max_chars=500)
+        source = c1.text_input("Source (who sent it)", key=field_key("claim_source"), max_chars=500)
+        contact = c2.text_input("How to reach them", key=field_key("claim_contact"), max_chars=500)
+        source_url = c1.text_input("Where it was posted (link)", key=field_key("claim_url"), max_chars=2000)
+        claimed_date = c2.date_input("Claimed date", value=None, key=field_key("claim_date"), min_value=date(1900, 1, 1))
+        place = c1.text_input("Claimed place", key=field_key("claim_place"), max_chars=500)
         p1, p2 = c2.columns(2)
-        lat = p1.number_input("Latitude", min_value=-90.0, max_value=90.0, value=None, format="%.5f", key="claim_lat")
-        lon = p2.number_input("Longitude", min_value=-180.0, max_value=180.0, value=None, format="%.5f", key="claim_lon")
-        note = st.text_area("Note", key="claim_note", max_chars=5000)
+        lat = p1.number_input("Latitude", min_value=-90.0, max_value=90.0, value=None, format="%.5f", key=field_key("claim_lat"))
+        lon = p2.number_input("Longitude", min_value=-180.0, max_value=180.0, value=None, format="%.5f", key=field_key("claim_lon"))
+        note = st.text_area("Note", key=field_key("claim_note"), max_chars=5000)
         archive = st.checkbox(
-            "These are earlier, already published material for the archive (not a new submission)", key="claim_archive"
+            "These are earlier, already published material for the archive (not a new submission)", key=field_key("claim_archive")
         )
-        first_seen = st.date_input("First seen / published on (archive material)", value=None, key="claim_first_seen",
+        first_seen = st.date_input("First seen / published on (archive material)", value=None, key=field_key("claim_first_seen"),
                                    min_value=date(1900, 1, 1))
         submitted = st.form_submit_button("Upload and check", type="primary")
 
@@ -169,10 +181,12 @@ def render() -> None:
                 bar.progress(1.0, text=f"Done: {sum(r['ok'] for r in results)} of {len(results)} files stored or found.")
                 st.session_state[RESULTS_KEY] = results
                 # A fresh form for the next batch: this claim is on the record now, and carrying it
-                # over would pin it on files that did not come with it.
-                st.session_state[BATCH_KEY] = st.session_state.get(BATCH_KEY, 0) + 1
-                for key in CLAIM_KEYS:
-                    st.session_state.pop(key, None)
+                # over would pin it on files that did not come with it. New keys make new widgets,
+                # in the browser too; the old generation's values are dropped.
+                gen = st.session_state.get(BATCH_KEY, 0)
+                st.session_state[BATCH_KEY] = gen + 1
+                for key in (*CLAIM_KEYS, "upload_files"):
+                    st.session_state.pop(field_key(key, gen), None)
                 if len(results) == 1 and results[0]["ok"] and not results[0]["created"]:
                     # One file, already known: open its existing record straight away.
                     st.session_state[OPENED_KEY] = (
@@ -181,6 +195,14 @@ def render() -> None:
                     nav.go("item", results[0]["item_id"])
                 st.rerun()
     _show_results(st.session_state.get(RESULTS_KEY) or [])
+
+
+def _first_seen_line(r: dict) -> str:
+    """When the earliest match was seen, said by where it came from (the archive, or an earlier submission)."""
+    word = media_word(r.get("kind"))
+    if r.get("first_origin", "archive") == "archive":
+        return f"this {word} was in the archive on {r['first_seen']}"
+    return f"this {word} was received before, on {r['first_seen']} (submission {r.get('first_id')})"
 
 
 def _show_results(results: list[dict]) -> None:
@@ -200,10 +222,10 @@ def _show_results(results: list[dict]) -> None:
                 else:
                     st.info(f"Already in the store: this opens its existing record, item {r['item_id']}.")
                 if r["matches"]:
-                    st.error(f"Matches {r['matches']} archived item(s): this {media_word(r['kind'])} was in the archive on {r['first_seen']}.")
+                    st.error(f"Matches {r['matches']} earlier item(s): {_first_seen_line(r)}.")
                 if r["suggested"]:
                     labels = ", ".join(warning_label(c) for c in r["suggested"])
-                    st.warning(f"The archived copy carries a content warning ({labels}); consider adding it on the Warnings page.")
+                    st.warning(f"A matching item carries a content warning ({labels}); consider adding it on the Warnings page.")
             with cols[1]:
                 nav.link("item", f"Open item {r['item_id']}", r["item_id"])
                 if r["matches"]:

@@ -30,6 +30,13 @@ def history_table(events) -> None:  # type: ignore[no-untyped-def]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
+def _same_as_current(state, status: str, rationale: str | None, evidence: list[str]) -> bool:  # type: ignore[no-untyped-def]
+    """Whether this submit says exactly what the current verdict already says."""
+    v = state.verdict
+    return (v is not None and v.status == status and v.rationale.strip() == (rationale or "").strip()
+            and tuple(v.evidence_links) == tuple(evidence))
+
+
 def render() -> None:
     actor = identity.require()
     item_id = components.pick_item()
@@ -57,18 +64,26 @@ def render() -> None:
             st.text("No verdict yet: the item is unverified.")
         st.markdown("#### Record a verdict")
         statuses = list(svc.statuses)
+        form = f"verdict_{item_id}"
         with st.form(f"verdict_form_{item_id}", clear_on_submit=False):
-            status = st.selectbox("Status", statuses, format_func=status_label, key=f"verdict_status_{item_id}",
+            status = st.selectbox("Status", statuses, format_func=status_label, key=components.form_key(form, f"verdict_status_{item_id}"),
                                   index=statuses.index(state.status) if state.status in statuses else 0)
-            rationale = st.text_area("Rationale (required): why, for the record", key=f"verdict_rationale_{item_id}", max_chars=20000)
-            links = st.text_area("Evidence links, one per line", key=f"verdict_links_{item_id}", max_chars=20000)
+            rationale = st.text_area("Rationale (required): why, for the record",
+                                     key=components.form_key(form, f"verdict_rationale_{item_id}"), max_chars=20000)
+            links = st.text_area("Evidence links, one per line", key=components.form_key(form, f"verdict_links_{item_id}"),
+                                 max_chars=20000)
             submitted = st.form_submit_button("Record verdict", type="primary")
         if submitted:
+            evidence = [line.strip() for line in (links or "").splitlines() if line.strip()]
+            if _same_as_current(state, status, rationale, evidence):
+                # A second click on the same text (a double click, or a form sent again): the
+                # record already says exactly this; another event would only repeat it.
+                components.next_form(form)
+                st.session_state[FLASH_KEY] = "This verdict is already on the record; nothing was added."
+                st.rerun()
             try:
                 new_state = svc.record_verdict(
-                    item_id, status, rationale or "", actor=actor,
-                    evidence_links=[line for line in (links or "").splitlines() if line.strip()],
-                    expected_version=expected,
+                    item_id, status, rationale or "", actor=actor, evidence_links=evidence, expected_version=expected,
                 )
             except Conflict as exc:
                 st.error(f"{exc} Your text is still in the form.")
@@ -78,8 +93,7 @@ def render() -> None:
             else:
                 components.mark_seen(item_id, new_state.version)
                 st.session_state[FLASH_KEY] = f"Recorded: {status_label(status)}."
-                for k in ("verdict_rationale", "verdict_links"):
-                    st.session_state.pop(f"{k}_{item_id}", None)
+                components.next_form(form)  # a fresh form: the rationale is on the record now
                 st.rerun()
     with right:
         components.show_media(item, state, key="verdict", max_side=480,

@@ -1,7 +1,7 @@
 """Content warnings: attach categories, see who added them, remove them with a reason.
 
 A flagged item is blurred everywhere until an editor chooses Reveal for it. When the item matches
-an archived item that carries a warning, the same warning is suggested here (and on Matches).
+another item that carries a warning, the same warning is suggested here (and on Matches).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from verify.models import WARNING_CATEGORIES, ItemState
 from verify.report import warning_label
 from verify.ui import components, identity
 from verify.ui.resources import services
-from verify.ui.views.matching import match_outcome
+from verify.ui.views.matching import item_label, match_outcome
 
 FLASH_KEY = "warnings_flash"
 
@@ -36,21 +36,24 @@ def _apply(action, item_id: int, state: ItemState, **kwargs) -> bool:  # type: i
 
 
 def suggest_warnings(item_id: int, outcome: MatchOutcome, state: ItemState, *, key: str) -> None:
-    """Offer the warnings that matched archive items carry and this item does not."""
+    """Offer the warnings that matched items carry and this item does not."""
     svc = services()
     have = {w.category for w in state.warnings}
-    suggested: dict[str, list[int]] = {}
+    query = svc.store.item(item_id)
+    suggested: dict[str, list[str]] = {}
     for m in outcome.matches:
         for w in svc.store.state(m.item.id).warnings:
             if w.category not in have:
-                suggested.setdefault(w.category, []).append(m.item.id)
+                suggested.setdefault(w.category, []).append(item_label(m.item, query))
     for category, sources in suggested.items():
         with st.container(border=True):
-            st.warning(f"Archive item {', '.join(map(str, sources))}, which this matches, carries the warning "
+            st.warning(f"{', '.join(sources)}, which this matches, carries the warning "
                        f"**{warning_label(category)}**. Add the same warning here?", icon=":material/warning:")
             if st.button(f"Add warning: {warning_label(category)}", key=f"suggest_{key}_{category}"):
-                note = f"Suggested: matches archive item {sources[0]}" if category == "other" else None
+                note = f"Suggested: matches {sources[0][0].lower()}{sources[0][1:]}" if category == "other" else None
                 if _apply(services().add_warning, item_id, state, category=category, note=note):
+                    st.session_state[FLASH_KEY] = (f"Added: {warning_label(category)}. "
+                                                   "The item is now blurred everywhere until Reveal.")
                     st.rerun()
 
 
@@ -89,9 +92,11 @@ def render() -> None:
                         st.rerun()
         suggest_warnings(item_id, match_outcome(item_id), state, key="warnings")
         st.markdown("#### Add a warning")
+        form = f"warnings_{item_id}"
         with st.form(f"add_warning_{item_id}", clear_on_submit=False):
-            categories = st.multiselect("Categories", list(WARNING_CATEGORIES), format_func=warning_label, key=f"warn_categories_{item_id}")
-            note = st.text_input("Note (required for Other)", key=f"warn_note_{item_id}", max_chars=1000)
+            categories = st.multiselect("Categories", list(WARNING_CATEGORIES), format_func=warning_label,
+                                        key=components.form_key(form, f"warn_categories_{item_id}"))
+            note = st.text_input("Note (required for Other)", key=components.form_key(form, f"warn_note_{item_id}"), max_chars=1000)
             submitted = st.form_submit_button("Add warning", type="primary")
         if submitted:
             if not categories:
@@ -106,4 +111,5 @@ def render() -> None:
                     current = svc.store.state(item_id, svc.statuses[0])
                 if added:
                     st.session_state[FLASH_KEY] = f"Added: {', '.join(added)}. The item is now blurred everywhere until Reveal."
+                    components.next_form(form)
                     st.rerun()
