@@ -25,8 +25,9 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # factories
 
-import factories
+import factories  # noqa: I001 (needs the path above)
 import imagehash
 import numpy as np
 from _common import MemoryArchive, require_corpus, table

@@ -50,6 +50,9 @@ AFTER_MATCH_DISTANCE = 12
 HASH_CONFIDENT = 4
 #: Whole-picture hashes this close are the same picture even when keypoints cannot tell.
 HASH_DECIDES = 3
+#: A whole-picture hash this close plus this many RANSAC inliers also makes a confident match.
+CORROBORATE_DISTANCE = 6
+CORROBORATE_INLIERS = 15
 #: A hash this close makes an unconfirmed item worth a look.
 CANDIDATE_DISTANCE = 12
 #: Video: a frame pair counts when its hashes are this close...
@@ -237,7 +240,12 @@ class Matcher:
         if geometry is not NO_GEOMETRY:
             detail.update(inliers=geometry.inliers, good_matches=geometry.good_matches, mirrored=geometry.mirrored,
                           spread_query=geometry.spread_query, spread_archive=geometry.spread_archive)  # fmt: skip
-        if geometry.confirmed:
+        corroborated = (
+            best.distance <= CORROBORATE_DISTANCE and _region_of(best.variant) == best.variant and geometry.inliers >= CORROBORATE_INLIERS
+        )
+        if geometry.confirmed or corroborated:
+            # Keypoints alone, or a near-identical whole-picture hash with keypoints agreeing (a
+            # small subject on a plain background spreads its inliers too little to confirm alone).
             confident = True
             score = 0.5 + 0.5 * max(min(1.0, geometry.inliers / CONFIRM_SCALE), hash_sim)
         elif not can_check or geometry is NO_GEOMETRY or (best.distance <= HASH_DECIDES and _region_of(best.variant) == best.variant):
