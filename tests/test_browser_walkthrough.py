@@ -269,6 +269,8 @@ def test_walkthrough_screens_are_real(launched: tuple[str, Path], browser_page, 
     assert "Seen 2013-05-02" in text
     assert "Warning: Injury / blood" in text  # the manifest's warning on the graphic archive item
     assert "Blurred (content warning)" in text
+    # the new copy of the flagged street photo is blurred as a precaution before anyone opens it
+    assert "Blurred as a precaution" in text and "Matches an item with a warning: Injury / blood" in text
     shot(page, "01-inbox")
 
     # 2. Upload the forwarded photo with the claim that came with it.
@@ -294,7 +296,7 @@ def test_walkthrough_screens_are_real(launched: tuple[str, Path], browser_page, 
     text = main_text(page)
     upload_id = int(re.search(r"Stored as item (\d+)\.", text).group(1))
     assert upload_id == 13, text  # after the twelve samples
-    found = re.search(r"Matches (\d+) archived item\(s\): this picture was in the archive on 2013-05-02\.", text)
+    found = re.search(r"Matches (\d+) earlier item\(s\): this picture was in the archive on 2013-05-02\.", text)
     assert found, text
     assert int(found.group(1)) == 2  # the 2013 original and the reader's screenshot of a post
     shot(page, "03-upload-result")
@@ -336,7 +338,7 @@ def test_walkthrough_screens_are_real(launched: tuple[str, Path], browser_page, 
     graphic_id = open_from_inbox(page, "aleppo-now_shelling-today.jpg")
     item_tab(page, "Warnings")
     see_all(page, "Add a warning", "carries the warning Injury / blood",
-            "A matching archive item carries a content warning (Injury / blood); blurred as a precaution.")
+            "A matching item carries a content warning (Injury / blood); blurred as a precaution.")
     page.get_by_role("button", name="Add warning: Injury / blood").click()
     settle(page)
     see(page, "Content warning: Injury / blood.")
