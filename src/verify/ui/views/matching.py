@@ -31,9 +31,17 @@ from verify.ui.resources import services
 
 log = logging.getLogger(__name__)
 
-#: (database, item id) -> ids of its confident matches, as last computed in this process.
-_KNOWN: dict[tuple[str, int], tuple[int, ...]] = {}
 _KNOWN_LOCK = threading.Lock()
+
+
+@st.cache_resource(show_spinner=False)
+def _known() -> dict[tuple[str, int], tuple[int, ...]]:
+    """(database, item id) -> ids of its confident matches, as last computed in this process.
+
+    A cached resource rather than a module global, so it is forgotten with the desks and images
+    (``resources.clear``) when a data folder changes.
+    """
+    return {}
 
 
 @st.cache_data(show_spinner="Looking for earlier copies in the archive…", max_entries=500)
@@ -45,7 +53,7 @@ def remember_matches(item_id: int, outcome: MatchOutcome) -> None:
     """Keep an item's confident matches for the pages that show many items at once."""
     db = services().settings.database_url
     with _KNOWN_LOCK:
-        _KNOWN[(db, item_id)] = tuple(m.item.id for m in outcome.matches)
+        _known()[(db, item_id)] = tuple(m.item.id for m in outcome.matches)
 
 
 def match_outcome(item_id: int) -> MatchOutcome:
@@ -89,7 +97,7 @@ def precaution_map() -> dict[int, set[str]]:
         for m in outcome.matches:
             out.setdefault(m.item.id, set()).update(categories)
     with _KNOWN_LOCK:
-        known = [(iid, ids) for (kdb, iid), ids in _KNOWN.items() if kdb == db]
+        known = [(iid, ids) for (kdb, iid), ids in _known().items() if kdb == db]
     for iid, ids in known:
         for mid in ids:
             if mid in flagged:
