@@ -8,142 +8,41 @@ export the report. Each step leaves a screenshot in docs/screenshots/ for the RE
 
 from __future__ import annotations
 
-import io
-import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageFilter, ImageStat
 
+import browser
+from browser import TIMEOUT_MS, chromium_page, choose, clean_env, click_nav, free_port, image_sharpness, running_server, see, settle  # noqa: F401
 from factories import exif_bytes, jpeg_bytes, photo
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "docs" / "screenshots"
-TIMEOUT_MS = 90_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFY_")}
-    env.update(VERIFY_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
-    log = open(tmp_path / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.5)
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+    with running_server(cmd, clean_env(VERIFY_DATA_DIR=str(tmp_path / "data")), port, tmp_path / "streamlit.log", 120) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        text = (tmp_path / "streamlit.log").read_text(errors="replace")
-        assert "Traceback" not in text, text[-5000:]
 
 
 @pytest.fixture
 def browser_page(chromium: Path) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(chromium),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
-        )
-        context = browser.new_context(viewport={"width": 1440, "height": 1100}, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        outside: list[str] = []
-        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-        assert outside == [], f"the workbench reached outside its own server: {outside[:5]}"
-
-
-def settle(page) -> None:  # type: ignore[no-untyped-def]
-    """Wait until Streamlit has finished running the script (no spinner, status idle)."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=TIMEOUT_MS,
-    )
-    page.wait_for_timeout(600)
+    with chromium_page(chromium, 1440, 1100, accept_downloads=True) as page:
+        yield page
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """A screenshot of the whole page: the viewport is made as tall as the content first."""
-    settle(page)
-    height = page.evaluate(
-        "() => { const m = document.querySelector('[data-testid=\"stMain\"]') || document.body;"
-        " return Math.max(m.scrollHeight, document.body.scrollHeight); }"
-    )
-    page.set_viewport_size({"width": 1440, "height": int(min(max(height + 40, 900), 4000))})
-    page.wait_for_timeout(800)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    page.set_viewport_size({"width": 1440, "height": 1100})
+    browser.shot(page, name, 1440, 1100)
 
 
-def see(page, text: str) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=TIMEOUT_MS)
-
-
-def main_image_sharpness(page, index: int = 0) -> float:  # type: ignore[no-untyped-def]
-    """Edge energy of the index-th picture in the main area, as the browser received it."""
-    img = page.locator('[data-testid="stMain"] [data-testid="stImage"] img').nth(index)
-    img.wait_for(state="visible")
-    src = img.get_attribute("src")
-    data = page.request.get(src if src.startswith("http") else page.url.split("/", 3)[0] + "//" + page.url.split("/")[2] + src).body()
-    im = Image.open(io.BytesIO(data)).convert("L")
-    return ImageStat.Stat(im.filter(ImageFilter.FIND_EDGES)).mean[0]
-
-
-def click_nav(page, title: str) -> None:  # type: ignore[no-untyped-def]
-    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
-    settle(page)
-
-
-def choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
-    box = page.locator('[data-testid="stSelectbox"], [data-testid="stMultiSelect"]').filter(has_text=label).first
-    box.locator("input").first.click()
-    page.get_by_role("option", name=option, exact=True).first.click()
+main_image_sharpness = image_sharpness
 
 
 def test_editor_journey(server: str, browser_page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -11,26 +11,21 @@ the page says before it saves the screenshot the walkthrough shows (docs/screens
 
 from __future__ import annotations
 
-import io
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageFilter, ImageStat
+
+import browser
+from browser import TIMEOUT_MS, chromium_page, choose, clean_env, click_nav, free_port, image_sharpness, running_server, see  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
-SHOTS = ROOT / "docs" / "screenshots"
 WALKTHROUGH = ROOT / "docs" / "walkthrough.md"
-TIMEOUT_MS = 90_000
 WIDTH, HEIGHT = 1400, 1800
 EDITOR = "Ana Editor"
 UPLOAD = SAMPLES / "upload" / "forwarded_busra-al-sham-today.jpg"
@@ -42,88 +37,33 @@ RATIONALE = (
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def launched(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``python -m verify.ui.launch`` on an empty data folder; yields the URL and the start-up log."""
-    port = _free_port()
-    data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFY_")}
-    env.update(VERIFY_DATA_DIR=str(data), VERIFY_PORT=str(port), VERIFY_ADDRESS="127.0.0.1", PYTHONUNBUFFERED="1")
+    port = free_port()
+    env = clean_env(VERIFY_DATA_DIR=str(tmp_path / "data"), VERIFY_PORT=str(port), VERIFY_ADDRESS="127.0.0.1")
     log_path = tmp_path / "launch.log"
-    with open(log_path, "wb") as log:
-        # sys.executable is the project's .venv python when the tests run from it (tests/run.py, CI).
-        proc = subprocess.Popen([sys.executable, "-m", "verify.ui.launch", "--server.fileWatcherType", "none"],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the workbench did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-            time.sleep(0.5)
+    # sys.executable is the project's .venv python when the tests run from it (tests/run.py, CI).
+    cmd = [sys.executable, "-m", "verify.ui.launch", "--server.fileWatcherType", "none"]
+    with running_server(cmd, env, port, log_path) as url:
         yield url, log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
-        text = log_path.read_text(errors="replace")
-        assert "Traceback" not in text, text[-5000:]
 
 
 @pytest.fixture
 def browser_page(chromium: Path) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(chromium),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
-        )
-        context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        outside: list[str] = []
-        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-        assert outside == [], f"the workbench reached outside its own server: {outside[:5]}"
+    with chromium_page(chromium, WIDTH, HEIGHT) as page:
+        yield page
 
 
-# -- driving Streamlit (as in test_browser_journey.py) ------------------------------------------
+# -- driving Streamlit (helpers shared with the other browser tests live in tests/browser.py) -----
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    browser.shot(page, f"walkthrough-{name}", WIDTH, HEIGHT)
 
 
 def settle(page) -> None:  # type: ignore[no-untyped-def]
-    """Wait until Streamlit has finished running the script (no spinner, status idle)."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=TIMEOUT_MS,
-    )
-    page.wait_for_timeout(500)
-
-
-def see(page, text: str | re.Pattern[str]) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+    browser.settle(page, 500)
 
 
 def see_all(page, *texts: str | re.Pattern[str]) -> None:  # type: ignore[no-untyped-def]
@@ -146,35 +86,10 @@ def main_text(page) -> str:  # type: ignore[no-untyped-def]
     return page.locator('[data-testid="stMain"]').inner_text()
 
 
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """The whole page: the viewport is made as tall as the content (Streamlit scrolls inside stMain)."""
-    settle(page)
-    height = page.evaluate(
-        "() => { const m = document.querySelector('[data-testid=\"stMain\"]') || document.body;"
-        " return Math.max(m.scrollHeight, document.body.scrollHeight); }"
-    )
-    page.set_viewport_size({"width": WIDTH, "height": int(min(max(height + 40, HEIGHT), 4000))})
-    page.wait_for_timeout(700)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"walkthrough-{name}.png"), full_page=True)
-    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-
-
-def click_nav(page, title: str) -> None:  # type: ignore[no-untyped-def]
-    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
-    settle(page)
-
-
 def item_tab(page, label: str) -> None:  # type: ignore[no-untyped-def]
     """One of the item's page links (Overview, Matches, Warnings, Verdict, Export)."""
     page.locator('[data-testid="stPageLink"]').get_by_text(label, exact=True).first.click()
     settle(page)
-
-
-def choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
-    box = page.locator('[data-testid="stSelectbox"], [data-testid="stMultiSelect"]').filter(has_text=label).first
-    box.locator("input").first.click()
-    page.get_by_role("option", name=option, exact=True).first.click()
 
 
 def type_date(page, label: str, when: date) -> None:  # type: ignore[no-untyped-def]
@@ -210,17 +125,6 @@ def open_from_inbox(page, filename: str) -> int:  # type: ignore[no-untyped-def]
     settle(page)
     see(page, f"Item {item_id}: {filename}")
     return item_id
-
-
-def image_sharpness(page, index: int = 0) -> float:  # type: ignore[no-untyped-def]
-    """Edge energy of the index-th picture in the main area, as the browser received it."""
-    img = page.locator('[data-testid="stMain"] [data-testid="stImage"] img').nth(index)
-    img.wait_for(state="visible")
-    src = img.get_attribute("src")
-    base = "/".join(page.url.split("/")[:3])
-    data = page.request.get(src if src.startswith("http") else base + src).body()
-    im = Image.open(io.BytesIO(data)).convert("L")
-    return ImageStat.Stat(im.filter(ImageFilter.FIND_EDGES)).mean[0]
 
 
 def _history_events(data_dir: Path, item_id: int) -> list[tuple[str, str, dict]]:
