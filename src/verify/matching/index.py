@@ -11,7 +11,7 @@ per million 64-bit hashes per query on one core.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,8 +27,9 @@ def words_of(value: bytes) -> np.ndarray:
     return np.frombuffer(value + b"\x00" * pad, dtype=">u8").astype(np.uint64)
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """One stored fingerprint within range of a query hash (a NamedTuple: hundreds are built per lookup)."""
+
     item_id: int
     distance: int
     variant: str
@@ -177,17 +178,12 @@ class HammingIndex:
                     part = np.argpartition(d, limit)[:limit]
                     r, d = r[part], d[part]
                 order = np.argsort(d, kind="stable")
+                r = r[order]
                 q = queries[qi]
+                # Columns to Python lists in one go each: per-element numpy scalar access is the slow part.
                 results[qi] = [
-                    Hit(
-                        int(ids[i]),
-                        int(dd),
-                        names[codes[i]],
-                        None if np.isnan(times[i]) else float(times[i]),
-                        q.variant,
-                        q.frame_time_s,
-                    )
-                    for i, dd in zip(r[order].tolist(), d[order].tolist())
+                    Hit(i, dd, names[c], None if t != t else t, q.variant, q.frame_time_s)  # t != t: NaN, no frame time
+                    for i, dd, c, t in zip(ids[r].tolist(), d[order].tolist(), codes[r].tolist(), times[r].tolist())
                 ]
         return results
 
