@@ -47,6 +47,15 @@ def _actor(settings: Settings) -> str:
         return "cli"
 
 
+def _open_services(settings: Settings, *, isolate: bool = False) -> Services:
+    """The store for a command; an unreachable database ends the command with one readable line."""
+    try:
+        return Services(settings, isolate=isolate)
+    except VerifyError as exc:
+        _fail(str(exc), 2)
+        raise  # unreachable: _fail exits
+
+
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"verify: {message}", err=True)
     sys.exit(code)
@@ -258,10 +267,7 @@ def index(paths: tuple[str, ...], data_dir: str | None, db: str | None, workers:
         claims = read_manifest(Path(manifest)) if manifest else {}
     except VerifyError as exc:
         _fail(str(exc), 2)
-    try:
-        services = Services(settings)
-    except VerifyError as exc:
-        _fail(str(exc), 2)
+    services = _open_services(settings)
     who = _actor(settings)
     files: list[str] = []
     problems: list[tuple[str, str]] = []
@@ -353,10 +359,7 @@ def claim_for(path: Path, claims: dict[str, Claim], source: str | None, first_se
 def match(paths: tuple[str, ...], data_dir: str | None, db: str | None, as_json: bool) -> None:
     """Match files against the archive without adding them."""
     settings = _settings(data_dir, db)
-    try:
-        services = Services(settings, isolate=True)
-    except VerifyError as exc:
-        _fail(str(exc), 2)
+    services = _open_services(settings, isolate=True)
     failures = 0
     total = 0
     for path, problem in _walk(paths):
@@ -489,10 +492,7 @@ def audit(data_dir: str | None, db: str | None, no_rehash: bool, as_json: bool) 
     from verify.integrity import audit as run_audit
 
     settings = _settings(data_dir, db)
-    try:
-        services = Services(settings)
-    except VerifyError as exc:
-        _fail(str(exc), 2)
+    services = _open_services(settings)
     try:
         report = run_audit(services.store, services.blobs, rehash=not no_rehash, default_status=services.statuses[0])
     finally:
@@ -525,10 +525,7 @@ def doctor(data_dir: str | None, db: str | None, repair: bool, grace_minutes: fl
     from verify.integrity import doctor as run_doctor
 
     settings = _settings(data_dir, db)
-    try:
-        services = Services(settings)
-    except VerifyError as exc:
-        _fail(str(exc), 2)
+    services = _open_services(settings)
     try:
         report = run_doctor(services.store, services.blobs, repair=repair, grace_s=grace_minutes * 60, default_status=services.statuses[0])
     finally:
