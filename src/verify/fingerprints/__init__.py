@@ -4,6 +4,8 @@
 dense motion-adaptive frames for video) and hashes every view the matcher needs. ``for_archive``
 selects the archive-side views (crops) or the query-side views (mirrors); both sides hash the full
 picture, the picture with its borders trimmed and the photo found inside a screenshot or frame.
+Archive stills also get keypoint words (``keypoints.py``): a second, crop- and rotation-proof way
+into the shortlist that the matcher uses when the hashes find nothing it can confirm.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import cv2
 import numpy as np
 
 from verify.config import Settings
+from verify.fingerprints import keypoints
 from verify.fingerprints.base import Fingerprinter
 from verify.fingerprints.phash import VARIANTS, PHashV2
 from verify.fingerprints.video import video_fingerprints
@@ -41,7 +44,12 @@ def compute_image(path: Path, max_pixels: int, *, for_archive: bool = True) -> l
     # Ask the JPEG decoder for a little more than we hash so that it picks its cheapest scale
     # and decode_reduced does not resample again; OpenCV's area resize is faster than Pillow's.
     image = decode_reduced(path, max_pixels, target=HASH_DECODE_TARGET * 2, mode="L")
-    return PHASH.fingerprint_gray(hash_view(np.asarray(image)), for_archive=for_archive)
+    gray = np.asarray(image)
+    out = PHASH.fingerprint_gray(hash_view(gray), for_archive=for_archive)
+    if for_archive:
+        # The same decode the keypoint check loads an original at, so the words name its keypoints.
+        out += keypoints.fingerprint_gray(gray)
+    return out
 
 
 def compute(path: Path, sniffed: Sniffed, settings: Settings, *, for_archive: bool = True) -> list[Fingerprint]:

@@ -8,7 +8,10 @@
 2. the nearest ``SHORTLIST`` items go on to keypoint confirmation (``confirm.py``) between the query
    file and the archive original (or the right frame of a video);
 3. video against video adds the temporal view: the share of query frames matching the archived
-   clip at one consistent time offset.
+   clip at one consistent time offset;
+4. a still with nothing confirmed so far gets a second way in: the archive pictures sharing the
+   most keypoint words with it (``keypoints.py``) go to the same keypoint confirmation. This finds
+   what hashes cannot rank (a screenshot of a rotated crop) without loosening any hash threshold.
 
 ``matches`` are confirmed (the same picture or footage); ``candidates`` are near misses worth a look.
 Every ``Match`` carries the method and, in ``detail``, the figures behind the decision.
@@ -19,10 +22,13 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from verify.fingerprints import ALGORITHMS, compute_image
+from verify.fingerprints import keypoints as kp_words
 from verify.fingerprints.phash import MIRRORED
 from verify.matching.confirm import (
     NO_GEOMETRY,
@@ -33,6 +39,7 @@ from verify.matching.confirm import (
     load_gray,
 )
 from verify.matching.index import HammingIndex, Hit
+from verify.matching.keypoints import KeypointIndex
 from verify.media import sniff_file
 from verify.models import Fingerprint, Match, MediaItem
 
@@ -44,6 +51,10 @@ HITS_PER_HASH = 200
 SHORTLIST = 10
 #: Further items given a quick keypoint check (strongest 300 keypoints); promising ones get the full one.
 EXTENDED_SHORTLIST = 40
+#: Items per still query sent to keypoint confirmation from the keypoint-word shortlist.
+KEYPOINT_SHORTLIST = 5
+#: Query keypoints (per region and orientation) whose words are looked up.
+KEYPOINT_QUERY = 300
 #: Once an item is confirmed, further shortlisted items are checked only up to this distance.
 AFTER_MATCH_DISTANCE = 12
 #: Without a geometric check (no file to compare), a hash this close counts as the same picture.
@@ -93,6 +104,7 @@ class Matcher:
         self._load_items = load_items
         self._blob_path = blob_path
         self._index: HammingIndex | None = None
+        self._keypoints = KeypointIndex()
         self._lock = threading.Lock()
         self.features = FeatureCache(cache_size)
 
@@ -101,23 +113,38 @@ class Matcher:
         with self._lock:
             if self._index is None:
                 index = HammingIndex()
+                keypoints = KeypointIndex()
                 batch: list[tuple[int, Fingerprint]] = []
                 for row in self._load_fingerprints():  # type: ignore[attr-defined]
+                    if row[1].algorithm == kp_words.NAME:
+                        keypoints.add(row[0], kp_words.from_bytes(row[1].value))
+                        continue
+                    if row[1].algorithm not in ALGORITHMS:
+                        continue
                     batch.append(row)
                     if len(batch) >= 50_000:
                         index.add_many(batch)
                         batch = []
                 if batch:
                     index.add_many(batch)
-                self._index = index
+                self._index, self._keypoints = index, keypoints
             return self._index
+
+    @property
+    def keypoints(self) -> KeypointIndex:
+        self.index  # loads both
+        return self._keypoints
 
     def add(self, item_id: int, fingerprints: list[Fingerprint]) -> None:
         self.index.add(item_id, [fp for fp in fingerprints if fp.algorithm in ALGORITHMS])
+        for fp in fingerprints:
+            if fp.algorithm == kp_words.NAME:
+                self._keypoints.add(item_id, kp_words.from_bytes(fp.value))
 
     def reset(self) -> None:
         with self._lock:
             self._index = None
+            self._keypoints = KeypointIndex()
 
     # -- matching ------------------------------------------------------------------------------
 
@@ -138,8 +165,6 @@ class Matcher:
         for row in hits:
             for h in row:
                 per_item.setdefault(h.item_id, _ItemHits()).hits.append(h)
-        if not per_item:
-            return MatchOutcome()
         query_times = sorted({fp.frame_time_s for fp in queries if fp.frame_time_s is not None})
         # Regions of the query picture that got hashed (videos: the whole frame only).
         regions = ("full",) if query_is_video else tuple(dict.fromkeys(_region_of(fp.variant) for fp in queries))
@@ -148,6 +173,7 @@ class Matcher:
         items = self._load_items(ranked)
         qfeats = QueryFeatures(query_path, regions)
         outcome = MatchOutcome()
+        checked: set[int] = set()
         for rank, item_id in enumerate(ranked):
             item = items.get(item_id)
             if item is None:
@@ -159,15 +185,72 @@ class Matcher:
                 # Beyond the shortlist only stills against stills: videos carry their own evidence
                 # (many frames at one offset), and seeking into archived clips is costly.
                 continue
+            checked.add(item_id)
             if query_is_video and item.kind == "video":
                 m = self._video_vs_video(item, per_item[item_id], query_times, qfeats)
             else:
                 m = self._single(item, per_item[item_id], qfeats)
             if m is not None:
                 (outcome.matches if m.confident else outcome.candidates).append(m)
+        if not query_is_video and not outcome.matches:
+            self._keypoint_stage(queries, per_item, checked, exclude_item_id, qfeats, outcome)
         outcome.matches.sort(key=lambda m: (-m.score, m.distance))
         outcome.candidates.sort(key=lambda m: (-m.score, m.distance))
         return outcome
+
+    def _keypoint_stage(
+        self,
+        queries: list[Fingerprint],
+        per_item: dict[int, _ItemHits],
+        checked: set[int],
+        exclude_item_id: int | None,
+        qfeats: QueryFeatures,
+        outcome: MatchOutcome,
+    ) -> None:
+        """Nothing confirmed by the hash shortlist: try the pictures sharing the most keypoint words.
+
+        The query's words come from its content regions (the photo inside a screenshot or caption
+        frame when one was found, else the picture with borders trimmed, else the whole), both
+        orientations, so screenshot chrome and caption text do not drown the photo's keypoints.
+        """
+        if qfeats.path is None or self._blob_path is None or len(self.keypoints) == 0:
+            return
+        content = [r for r in qfeats.regions if r in ("inner", "strip")] or [r for r in qfeats.regions if r == "trim"] or ["full"]
+        parts = []
+        for mirrored in (False, True):
+            for region in content:
+                f = qfeats.get(None, mirrored, region)
+                if f is not None and f.descriptors is not None:
+                    parts.append(kp_words.words(f.descriptors[:KEYPOINT_QUERY]))
+        if not parts:
+            return
+        exclude = set(checked) | ({exclude_item_id} if exclude_item_id is not None else set())
+        found = self.keypoints.search(np.concatenate(parts, axis=1), top=KEYPOINT_SHORTLIST, exclude=exclude)
+        if not found:
+            return
+        ids = [i for i, _ in found]
+        items = self._load_items(ids)
+        nearest = self.index.nearest_for_items(queries, [i for i in ids if i not in per_item])
+        candidate_ids = {m.item.id for m in outcome.candidates}
+        for item_id, votes in found:
+            item = items.get(item_id)
+            if item is None or item.kind != "image":
+                continue
+            ih = per_item.get(item_id)
+            if ih is None:
+                hit = nearest.get(item_id)
+                if hit is None:
+                    continue
+                ih = _ItemHits([hit])
+            m = self._single(item, ih, qfeats)
+            if m is None or (not m.confident and item_id in candidate_ids):
+                continue
+            m = replace(m, method=f"keypoint words ({votes:.0f}) + {m.method}", detail={**m.detail, "shortlist": "keypoints", "keypoint_votes": round(votes, 1)})
+            if m.confident:
+                outcome.candidates = [c for c in outcome.candidates if c.item.id != item_id]
+                outcome.matches.append(m)
+            else:
+                outcome.candidates.append(m)
 
     def _with_query_views(self, queries: list[Fingerprint], query_path: Path | None) -> list[Fingerprint]:
         """A stored item is matched with its archive-side hashes; add the query-side views (mirror)."""

@@ -188,6 +188,37 @@ class HammingIndex:
         return results
 
 
+    def nearest_for_items(self, queries: list[Fingerprint], item_ids: list[int]) -> dict[int, Hit]:
+        """Each given item's nearest stored fingerprint to any query hash, however far.
+
+        For items that reached the shortlist another way (keypoints): their hash distance is still
+        reported with the match. One pass to find the items' rows, then only those rows.
+        """
+        out: dict[int, Hit] = {}
+        wanted = np.asarray(item_ids, dtype=np.int64)
+        for q in queries:
+            table = self._tables.get(q.algorithm)
+            if table is None or table.size == 0:
+                continue
+            qw = words_of(q.value)
+            if len(qw) != table.words:
+                continue
+            n = table.size
+            ids = table.item_ids[:n]
+            rows = np.flatnonzero(np.isin(ids, wanted))
+            if rows.size == 0:
+                continue
+            x = np.bitwise_xor(table.hashes[rows], qw[0] if table.words == 1 else qw)
+            d = np.bitwise_count(x) if table.words == 1 else np.bitwise_count(x).sum(axis=1)
+            for r, dist in zip(rows.tolist(), d.tolist()):
+                item = int(ids[r])
+                cur = out.get(item)
+                if cur is None or dist < cur.distance:
+                    t = float(table.frame_times[r])
+                    out[item] = Hit(item, int(dist), self._variant_names[int(table.variant_codes[r])], None if t != t else t, q.variant, q.frame_time_s)
+        return out
+
+
 def _scan(hashes: np.ndarray, n: int, qwords: list[np.ndarray], max_distance: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Rows within ``max_distance`` of each query and their distances, chunk by chunk."""
     nq = len(qwords)
