@@ -9,7 +9,7 @@ from factories import jpeg_bytes, photo, video, write
 from PIL import Image, ImageOps
 
 from verify.config import Settings
-from verify.fingerprints import PHASH, compute, compute_image
+from verify.fingerprints import PHASH, compute, compute_image, keypoints
 from verify.fingerprints.views import inner_box, trim_box
 from verify.media import decode_reduced, sniff_file
 
@@ -29,7 +29,13 @@ def test_archive_and_query_views(tmp_path: Path) -> None:
     assert {"full", "mirror"} <= query
     assert not any(v.startswith("crop") for v in query)
     fps = _fps(p, for_archive=True)
-    assert all(fp.algorithm == "phash-v2" and len(fp.value) == 8 and fp.frame_time_s is None for fp in fps)
+    hashes = [fp for fp in fps if fp.algorithm == "phash-v2"]
+    assert all(len(fp.value) == 8 and fp.frame_time_s is None for fp in hashes)
+    # plus one set of keypoint words, archive side only (queries use their own file's keypoints)
+    words = [fp for fp in fps if fp.algorithm == keypoints.NAME]
+    assert len(words) == 1 and len(fps) == len(hashes) + 1
+    assert keypoints.from_bytes(words[0].value).shape == (keypoints.TABLES, keypoints.KEYPOINTS)
+    assert not any(fp.algorithm == keypoints.NAME for fp in _fps(p, for_archive=False))
 
 
 def test_mirror_hash_equals_hash_of_mirrored_picture(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from verify.config import Settings
 from verify.fingerprints import compute
+from verify import matching
 from verify.matching import Matcher, MatchOutcome
 from verify.media import sniff_file, video_frame_at
 from verify.models import MediaItem
@@ -103,6 +104,45 @@ def test_rotated_four_degrees_matches(archive, tmp_path: Path) -> None:  # type:
     r = photo(9, (960, 720)).rotate(4, resample=Image.Resampling.BILINEAR)
     cropped = r.crop((int(w * (1 - f) / 2), int(h * (1 - f) / 2), int(w * (1 + f) / 2), int(h * (1 + f) / 2)))
     assert _top(a.match(_query(tmp_path, cropped, "q2.jpg"))) == ids[9]
+
+
+def _screenshot_of_rotated_crop(im: Image.Image, dark: bool = True) -> Image.Image:
+    """What hashes cannot rank: an off-centre crop, rotated 4 degrees, corners cut, in a phone post."""
+    w, h = im.size
+    im = im.crop((int(w * 0.15), int(h * 0.05), int(w * 0.95), int(h * 0.85)))
+    w, h = im.size
+    f = 1 / (math.cos(math.radians(4)) + (w / h) * math.sin(math.radians(4)))
+    r = im.rotate(-4, resample=Image.Resampling.BILINEAR)
+    im = r.crop((int(w * (1 - f) / 2), int(h * (1 - f) / 2), int(w * (1 + f) / 2), int(h * (1 + f) / 2)))
+    W = 540
+    photo_h = int(im.height * W / im.width)
+    bg, fg = ((18, 18, 18), (235, 235, 235)) if dark else ((255, 255, 255), (20, 20, 20))
+    canvas = Image.new("RGB", (W, photo_h + 420), bg)
+    d = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=22)
+    d.text((15, 10), "12:41   5G 87%", fill=fg, font=font)
+    d.text((80, 70), "@eyewitness_now  2h", fill=fg, font=font)
+    canvas.paste(im.resize((W, photo_h)), (0, 140))
+    d.text((15, 160 + photo_h), "Happening right now, share before it is deleted", fill=fg, font=font)
+    d.text((15, 200 + photo_h), "#breaking #news", fill=fg, font=font)
+    return canvas
+
+
+def test_screenshot_of_a_rotated_crop_is_found_through_keypoint_words(archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    a, ids, _ = archive
+    q = _query(tmp_path, _screenshot_of_rotated_crop(photo(4, (960, 720))))
+    assert _top(a.match(q)) == ids[4]  # the whole pipeline, whichever way in
+    # With the hash shortlist switched off, only the keypoint words can bring the original in.
+    monkeypatch.setattr(matching, "SHORTLIST_DISTANCE", -1)
+    outcome = a.match(q)
+    assert _top(outcome) == ids[4]
+    m = outcome.matches[0]
+    assert m.detail["shortlist"] == "keypoints" and m.method.startswith("keypoint words")
+    assert m.confident and m.detail["inliers"] >= 25 and 0 <= m.distance <= 64
+    assert [x.item.id for x in outcome.matches] == [ids[4]]
+    # ...and they bring in nothing for a screenshot of a photo never archived
+    unrelated = a.match(_query(tmp_path, _screenshot_of_rotated_crop(photo(104, (960, 720)), dark=False), "u.jpg"))
+    assert unrelated.matches == []
 
 
 def test_unrelated_photo_does_not_match(archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -197,5 +237,21 @@ def test_ingest_then_match_path(services, tmp_path: Path) -> None:  # type: igno
     try:
         again = fresh.match_path(q)
         assert [x.item.sha256 for x in again.outcome.matches] == [ingested[1].sha256]
+    finally:
+        fresh.close()
+
+
+def test_keypoint_words_survive_the_store(services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from verify.services import Services
+
+    originals = [write(tmp_path / f"o{s}.jpg", jpeg_bytes(photo(s, (960, 720)))) for s in (31, 32, 33)]
+    ingested = [services.ingest_path(p, actor="desk").item for p in originals]
+    q = _query(tmp_path, _screenshot_of_rotated_crop(photo(33, (960, 720))))
+    monkeypatch.setattr(matching, "SHORTLIST_DISTANCE", -1)  # keypoint words only
+    fresh = Services(services.settings)  # loads hashes and words from the database
+    try:
+        outcome = fresh.match_path(q).outcome
+        assert [m.item.sha256 for m in outcome.matches] == [ingested[2].sha256]
+        assert outcome.matches[0].detail["shortlist"] == "keypoints"
     finally:
         fresh.close()

@@ -47,9 +47,9 @@ def to_bytes(w: np.ndarray) -> bytes:
 
 def from_bytes(value: bytes) -> np.ndarray:
     """The stored ``(TABLES, n)`` words back; malformed values give no words rather than an error."""
-    arr = np.frombuffer(value, dtype="<u4")
-    if arr.size % TABLES:
+    if len(value) % (4 * TABLES):
         return np.zeros((TABLES, 0), dtype=np.uint32)
+    arr = np.frombuffer(value, dtype="<u4")
     return arr.reshape(TABLES, -1).astype(np.uint32)
 
 

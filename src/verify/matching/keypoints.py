@@ -3,7 +3,7 @@
 The second way into the shortlist (the first is the Hamming index of hashes). Per word table, the
 postings are two parallel arrays sorted by word: the word (``uint32``) and the item id
 (``int64``). A lookup is ``searchsorted`` for every query word, then a weighted vote per item where
-a word counts ``log(N / df)``: a word found in many pictures (sky texture, caption text) says
+a word counts ``log(1 + N / df)``: a word found in many pictures (sky texture, caption text) says
 little, a rare one a lot. New items land in a small sorted segment that is merged into the main
 one when it grows, so an ingest does not re-sort millions of postings.
 
@@ -112,7 +112,7 @@ class KeypointIndex:
             ok = (df > 0) & (df <= max_df)
             if not ok.any():
                 continue
-            idf = np.log(n_items / df[ok]).astype(np.float32)
+            idf = np.log1p(n_items / df[ok]).astype(np.float32)  # smoothed: a one-picture archive still votes
             for seg, (lo, hi) in zip(segs, spans):
                 lo, cnt = lo[ok], (hi - lo)[ok]
                 total = int(cnt.sum())
