@@ -609,12 +609,15 @@ def test_sandbox_replaces_a_worker_killed_while_idle() -> None:
 def test_cli_time_limit_stops_one_file_and_goes_on(command: str, hostile_dir: dict[str, Path], tmp_path: Path) -> None:
     """End to end: with the pixel limit lifted, the zlib bomb overruns a short decode time limit;
     the command reports that one file and carries on with the rest."""
-    files = [str(hostile_dir[n]) for n in ("valid.jpg", "bomb-png-zlib-16k.png", "valid.png")]
-    # the bomb takes several seconds to inflate; the two small photos a few tens of milliseconds
-    extra = {"VERIFY_DECODE_TIMEOUT": "2", "VERIFY_MAX_IMAGE_PIXELS": "400000000"}
+    # 676 MP of zeros: about 6 s to inflate here (the 16k bomb took 1.6 s on an idle machine, too
+    # close to any limit); the two small photos take a few tens of milliseconds
+    bomb = tmp_path / "bomb-png-zlib-26k.png"
+    bomb.write_bytes(png_zlib_bomb(26_000))
+    files = [str(hostile_dir["valid.jpg"]), str(bomb), str(hostile_dir["valid.png"])]
+    extra = {"VERIFY_DECODE_TIMEOUT": "2", "VERIFY_MAX_IMAGE_PIXELS": "1000000000"}
     proc = run_verify([command, *files, "--json"], tmp_path, env_extra=extra)
     _no_traceback(proc)
     assert proc.returncode == 0
     records = {Path(r["path"]).name: r for r in map(json.loads, proc.stdout.decode().splitlines())}
-    assert "took longer than 2 seconds" in records["bomb-png-zlib-16k.png"]["error"]
+    assert "took longer than 2 seconds" in records[bomb.name]["error"]
     assert records["valid.jpg"]["error"] is None and records["valid.png"]["error"] is None
