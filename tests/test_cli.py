@@ -76,6 +76,24 @@ def test_index_is_resumable_and_idempotent(folder: Path, data_dir: Path) -> None
     assert statuses == ["present"] * 6 + ["skipped"]
 
 
+def test_index_gives_pictures_from_an_earlier_version_their_keypoint_words(folder: Path, data_dir: Path) -> None:
+    import sqlite3
+
+    assert run("index", str(folder), data_dir=data_dir).returncode == 0
+    db = sqlite3.connect(data_dir / "verify.sqlite3")
+    count = "SELECT count(*) FROM fingerprint WHERE algorithm = 'orb-lsh-v1'"
+    assert db.execute(count).fetchone()[0] == 5  # the five stills, not the video
+    with db:
+        db.execute("DELETE FROM fingerprint WHERE algorithm = 'orb-lsh-v1'")  # as an earlier version left it
+    r = run("index", str(folder), data_dir=data_dir)
+    assert r.returncode == 0
+    assert "5 stored pictures given keypoint words" in r.stderr
+    assert db.execute(count).fetchone()[0] == 5
+    r = run("index", str(folder), data_dir=data_dir)
+    assert "keypoint words" not in r.stderr  # once only
+    db.close()
+
+
 def test_match_json_for_unmatched_and_unreadable(folder: Path, data_dir: Path, tmp_path: Path) -> None:
     run("index", str(folder), data_dir=data_dir)
     other = write(tmp_path / "q" / "unrelated.jpg", jpeg_bytes(photo(99)))

@@ -255,3 +255,50 @@ def test_keypoint_words_survive_the_store(services, tmp_path: Path, monkeypatch:
         assert outcome.matches[0].detail["shortlist"] == "keypoints"
     finally:
         fresh.close()
+
+
+def _forget_keypoint_words(services) -> None:  # type: ignore[no-untyped-def]
+    """Make the store look like one written before keypoint words existed."""
+    from sqlalchemy import delete
+
+    from verify.store import schema
+
+    with services.store.write() as conn:
+        conn.execute(delete(schema.fingerprint).where(schema.fingerprint.c.algorithm == "orb-lsh-v1"))
+
+
+def test_pictures_stored_before_keypoint_words_get_them_once(services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from verify.services import Services
+
+    originals = [write(tmp_path / f"o{s}.jpg", jpeg_bytes(photo(s, (960, 720)))) for s in (41, 42, 43)]
+    items = [services.ingest_path(p, actor="desk").item for p in originals]
+    flat = services.ingest_path(write(tmp_path / "flat.jpg", jpeg_bytes(Image.new("RGB", (800, 600), (90, 90, 90)))), actor="desk").item
+    gone = services.ingest_path(write(tmp_path / "gone.jpg", jpeg_bytes(photo(44, (960, 720)))), actor="desk").item
+    video_item = services.ingest_path(video(tmp_path / "clip.mp4", seconds=1, seed=5), actor="desk").item
+    _forget_keypoint_words(services)
+    gone_path = services.original_path(gone)
+    gone_path.chmod(0o600)
+    gone_path.unlink()  # an original lost from the media folder: reported, the others go on
+    before = {i.sha256: services.original_path(i).read_bytes() for i in items}
+    lacking = {i for i, _ in services.store.items_lacking("orb-lsh-v1")}
+    assert lacking == {i.id for i in items} | {flat.id, gone.id}  # stills only, never the video
+    assert video_item.id not in lacking
+
+    seen: list[tuple[int, str | None]] = []
+    updated, failed = services.refresh_fingerprints(lambda i, err: seen.append((i, err)))
+    assert (updated, failed) == (4, 1)
+    assert [i for i, err in seen if err] == [gone.id]
+    # a second run has nothing left but the lost original; the flat picture is not decoded again
+    assert services.refresh_fingerprints() == (0, 1)
+    assert [fp.value for fp in services.store.fingerprints(flat.id) if fp.algorithm == "orb-lsh-v1"] == [b""]
+    # originals are only read
+    assert all(services.original_path(i).read_bytes() == data for i, data in ((i, before[i.sha256]) for i in items))
+
+    monkeypatch.setattr(matching, "SHORTLIST_DISTANCE", -1)  # keypoint words only
+    q = _query(tmp_path, _screenshot_of_rotated_crop(photo(42, (960, 720))))
+    assert [m.item.sha256 for m in services.match_path(q).outcome.matches] == [items[1].sha256]
+    fresh = Services(services.settings)
+    try:
+        assert [m.item.sha256 for m in fresh.match_path(q).outcome.matches] == [items[1].sha256]
+    finally:
+        fresh.close()

@@ -330,7 +330,22 @@ def test_start_command_seeds_once_and_can_be_told_not_to(sqlite_settings: Any, m
     assert "verify: seeded the data folder with 12 sample files (5 archive, 7 incoming)" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         launch.main([])
-    assert "verify: the samples are already in the data folder; nothing to add" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "verify: the samples are already in the data folder; nothing to add" in out
+    assert "keypoint words" not in out
+
+    # a data folder written by an earlier version: its pictures get keypoint words on the next start
+    import sqlite3
+
+    db = sqlite3.connect(sqlite_settings.data_dir / "verify.sqlite3")
+    with db:
+        stills = db.execute("SELECT count(*) FROM fingerprint WHERE algorithm = 'orb-lsh-v1'").fetchone()[0]
+        db.execute("DELETE FROM fingerprint WHERE algorithm = 'orb-lsh-v1'")
+    db.close()
+    assert stills > 0
+    with pytest.raises(SystemExit):
+        launch.main([])
+    assert f"verify: added keypoint words to {stills} pictures stored by an earlier version" in capsys.readouterr().out
 
 
 def test_archive_manifest_is_readable_by_the_cli(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ import click
 
 from verify.config import Settings, load_settings
 from verify.errors import UnsupportedMedia, VerifyError
+from verify.fingerprints.keypoints import NAME as KEYPOINT_WORDS
 from verify.models import Claim, Match
 from verify.manifest import parse_when, read_manifest
 from verify.services import Analysis, Services
@@ -269,6 +270,13 @@ def index(paths: tuple[str, ...], data_dir: str | None, db: str | None, workers:
         _fail(str(exc), 2)
     services = _open_services(settings)
     who = _actor(settings)
+    pending = len(services.store.items_lacking(KEYPOINT_WORDS))
+    if pending:
+        # Pictures stored by an earlier version get the keypoint words this one matches with.
+        refresh_bar = _progress(pending, "updating stored pictures")
+        updated, failed = services.refresh_fingerprints(lambda _i, _e: refresh_bar.update(1))
+        refresh_bar.close()
+        click.echo(f"{updated} stored pictures given keypoint words" + (f", {failed} unreadable" if failed else ""), err=True)
     files: list[str] = []
     problems: list[tuple[str, str]] = []
     for path, problem in _walk(paths):

@@ -158,10 +158,23 @@ def seed_on_start(settings: Settings, *, enabled: bool = True, samples_dir: Path
     except VerifyError as exc:
         say(f"verify: the samples could not be added: {exc}")
         return None
+    else:
+        _refresh(services, say)
     finally:
         services.close()
     say(report.message())
     return report
+
+
+def _refresh(services: Services, say: Callable[[str], None]) -> None:
+    """Pictures stored by an earlier version get the fingerprints this one matches with."""
+    try:
+        updated, failed = services.refresh_fingerprints()
+    except VerifyError as exc:
+        say(f"verify: stored pictures could not be brought up to date: {exc}")
+        return
+    if updated or failed:
+        say(f"verify: added keypoint words to {updated} pictures stored by an earlier version" + (f"; {failed} could not be read" if failed else ""))
 
 
 __all__ = ["DEFAULT_SAMPLES_DIR", "SAMPLE_ACTOR", "SampleFile", "SeedReport", "sample_files", "seed_from_samples", "seed_on_start"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -247,6 +248,37 @@ class Services:
             self.matcher.add(item.id, analysis.fingerprints)
             self._known_items += 1
         return IngestResult(item, created, analysis)
+
+    def refresh_fingerprints(self, on_item: Callable[[int, str | None], None] | None = None) -> tuple[int, int]:
+        """Give stored pictures the fingerprints a newer version added (keypoint words).
+
+        Originals are only read. Each item's rows are committed on their own, so an interrupted
+        run resumes where it stopped; a picture with no keypoints gets an empty record so it is
+        not decoded again. Returns (updated, failed); ``on_item(item_id, error)`` follows along.
+        """
+        from verify.fingerprints import keypoint_words
+        from verify.fingerprints.keypoints import NAME
+
+        updated = failed = 0
+        for item_id, sha256 in self.store.items_lacking(NAME):
+            path = self.blobs.path_for(sha256)
+            try:
+                if self.sandbox is not None:
+                    fps = self.sandbox.call(keypoint_words, path, self.settings.max_image_pixels)
+                else:
+                    fps = keypoint_words(path, self.settings.max_image_pixels)
+                self.store.add_fingerprints(item_id, fps or [Fingerprint(NAME, "words", b"")])
+            except Exception as exc:  # a missing or unreadable original: reported, the rest go on
+                failed += 1
+                if on_item:
+                    on_item(item_id, str(exc) or type(exc).__name__)
+                continue
+            updated += 1
+            if on_item:
+                on_item(item_id, None)
+        if updated:
+            self.matcher.reset()  # reloaded with the new words on next use
+        return updated, failed
 
     # -- match -------------------------------------------------------------------------------
 

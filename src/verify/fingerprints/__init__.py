@@ -52,6 +52,12 @@ def compute_image(path: Path, max_pixels: int, *, for_archive: bool = True) -> l
     return out
 
 
+def keypoint_words(path: Path, max_pixels: int) -> list[Fingerprint]:
+    """The keypoint words alone, for a picture stored before they existed (the same decode as ingest)."""
+    image = decode_reduced(path, max_pixels, target=HASH_DECODE_TARGET * 2, mode="L")
+    return keypoints.fingerprint_gray(np.asarray(image))
+
+
 def compute(path: Path, sniffed: Sniffed, settings: Settings, *, for_archive: bool = True) -> list[Fingerprint]:
     """Fingerprints for one file; raises ``UnreadableMedia`` when it cannot be decoded.
 
@@ -63,4 +69,4 @@ def compute(path: Path, sniffed: Sniffed, settings: Settings, *, for_archive: bo
     return video_fingerprints(path, PHASH, for_archive=for_archive)
 
 
-__all__ = ["ALGORITHMS", "PHASH", "VARIANTS", "Fingerprinter", "compute", "compute_image"]
+__all__ = ["ALGORITHMS", "PHASH", "VARIANTS", "Fingerprinter", "compute", "compute_image", "keypoint_words"]

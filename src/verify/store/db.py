@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event as sa_event, func, or_, select, update
+from sqlalchemy import Connection, Engine, create_engine, event as sa_event, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from verify.errors import Conflict, NotFound, StoreError
@@ -456,6 +456,27 @@ class Store:
         with self.read() as conn:
             rows = conn.execute(select(fp).where(fp.c.item_id == item_id).order_by(fp.c.id)).all()
         return [Fingerprint(r.algorithm, r.variant, bytes(r.value), r.frame_time_s) for r in rows]
+
+    def items_lacking(self, algorithm: str, kind: str = "image") -> list[tuple[int, str]]:
+        """(id, sha256) of stored ``kind`` items without a fingerprint of ``algorithm``: items
+        stored before that algorithm existed, or whose pictures gave it nothing to work with."""
+        fp, mi = schema.fingerprint, schema.media_item
+        has = exists().where(fp.c.item_id == mi.c.id, fp.c.algorithm == algorithm)
+        with self.read() as conn:
+            rows = conn.execute(select(mi.c.id, mi.c.sha256).where(mi.c.kind == kind, ~has).order_by(mi.c.id)).all()
+        return [(r.id, r.sha256) for r in rows]
+
+    def add_fingerprints(self, item_id: int, fingerprints: Sequence[Fingerprint]) -> None:
+        """Add derived fingerprints to a stored item (a newer algorithm). Never touches the original,
+        its events or the fingerprints it already has."""
+        if not fingerprints:
+            return
+        rows = [
+            {"item_id": item_id, "algorithm": f.algorithm, "variant": f.variant, "frame_time_s": f.frame_time_s, "value": f.value}
+            for f in fingerprints
+        ]
+        with self.write() as conn:
+            conn.execute(schema.fingerprint.insert(), rows)
 
     def iter_fingerprints(self, batch: int = 100_000) -> Iterator[tuple[int, Fingerprint]]:
         """Every stored fingerprint, in batches, for loading the in-memory index."""
