@@ -89,3 +89,15 @@ def test_recent_items_are_found_before_and_after_merging(monkeypatch: pytest.Mon
     index.remove_item(5)
     assert 5 not in [i for i, _ in index.search(items[5], top=3)]
     assert len(index) == len(items) - 1
+
+
+def test_an_item_loaded_from_the_store_and_added_again_votes_once() -> None:
+    rng = np.random.default_rng(4)
+    words = _words(rng, 50)
+    once, twice = KeypointIndex(), KeypointIndex()
+    for index in (once, twice):
+        index.add(1, words)
+        index.add(2, _words(np.random.default_rng(5), 50))
+    twice.add(1, words)  # the ingest's own add after the first load already read it
+    assert twice.search(words, top=1) == once.search(words, top=1)
+    assert len(twice) == 2

@@ -165,12 +165,14 @@ class Matcher:
         for row in hits:
             for h in row:
                 per_item.setdefault(h.item_id, _ItemHits()).hits.append(h)
+        if not per_item and (query_is_video or query_path is None):
+            return MatchOutcome()  # only a still with a file can still come in by its keypoints
         query_times = sorted({fp.frame_time_s for fp in queries if fp.frame_time_s is not None})
         # Regions of the query picture that got hashed (videos: the whole frame only).
         regions = ("full",) if query_is_video else tuple(dict.fromkeys(_region_of(fp.variant) for fp in queries))
         ranked = sorted(per_item, key=lambda i: self._rank_key(per_item[i], query_is_video))[:EXTENDED_SHORTLIST]
         ranked_best = {i: per_item[i].best.distance for i in ranked}
-        items = self._load_items(ranked)
+        items = self._load_items(ranked) if ranked else {}
         qfeats = QueryFeatures(query_path, regions)
         outcome = MatchOutcome()
         checked: set[int] = set()

@@ -57,10 +57,12 @@ class KeypointIndex:
         return len(self._items)
 
     def add(self, item_id: int, words: np.ndarray) -> None:
-        """``words``: ``(TABLES, n)`` from ``fingerprints.keypoints``; an item's words add up."""
+        """``words``: ``(TABLES, n)`` from ``fingerprints.keypoints``; one set per item, the first kept."""
         if words.ndim != 2 or words.shape[0] != TABLES or words.shape[1] == 0 or not 0 <= item_id < 2**32:
             return
         with self._lock:
+            if item_id in self._items:  # already loaded from the store (an ingest racing the first load)
+                return
             self._pending.append((item_id, words))
             self._items.add(item_id)
 
