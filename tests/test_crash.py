@@ -23,7 +23,7 @@ from verify.config import load_settings
 from verify.integrity import audit, doctor
 from verify.store import BlobStore, Store
 
-N_PHOTOS = 30
+N_PHOTOS = 90  # enough that a fast machine is still indexing when the fourth kill lands
 
 
 @pytest.fixture(scope="module")
