@@ -101,3 +101,15 @@ def test_an_item_loaded_from_the_store_and_added_again_votes_once() -> None:
     twice.add(1, words)  # the ingest's own add after the first load already read it
     assert twice.search(words, top=1) == once.search(words, top=1)
     assert len(twice) == 2
+
+
+def test_a_word_repeated_in_one_picture_votes_once() -> None:
+    rng = np.random.default_rng(6)
+    index = KeypointIndex()
+    texture = np.full((kw.TABLES, 50), 777, np.uint32)  # a repeated texture: one word fifty times
+    index.add(1, np.concatenate([texture, _words(rng, 50)], axis=1))
+    index.add(2, np.concatenate([texture[:, :1], _words(rng, 99)], axis=1))
+    for i in range(3, 200):
+        index.add(i, _words(rng, 100))
+    (a, sa), (b, sb) = index.search(texture[:, :1], top=2)
+    assert {a, b} == {1, 2} and sa == pytest.approx(sb)

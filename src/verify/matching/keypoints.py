@@ -31,14 +31,23 @@ class _Segment:
 
     __slots__ = ("items", "words")
 
-    def __init__(self, words: np.ndarray, items: np.ndarray) -> None:
-        order = np.argsort(words, kind="stable")
-        self.words = words[order]
-        self.items = items[order]
+    def __init__(self, words: np.ndarray, items: np.ndarray, *, presorted: bool = False) -> None:
+        if not presorted:
+            order = np.argsort(words, kind="stable")
+            words, items = words[order], items[order]
+        self.words = words
+        self.items = items
 
     @staticmethod
     def empty() -> _Segment:
-        return _Segment(np.zeros(0, np.uint32), np.zeros(0, np.uint32))
+        return _Segment(np.zeros(0, np.uint32), np.zeros(0, np.uint32), presorted=True)
+
+    @staticmethod
+    def merged(*segments: _Segment) -> _Segment:
+        parts = [s for s in segments if len(s.words)]
+        if len(parts) <= 1:
+            return parts[0] if parts else _Segment.empty()
+        return _Segment(np.concatenate([s.words for s in parts]), np.concatenate([s.items for s in parts]))
 
     def ranges(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.searchsorted(self.words, q, "left"), np.searchsorted(self.words, q, "right")
@@ -55,6 +64,11 @@ class KeypointIndex:
     def __len__(self) -> int:
         """Pictures indexed."""
         return len(self._items)
+
+    def nbytes(self) -> int:
+        with self._lock:
+            self._flush()
+            return sum(s.words.nbytes + s.items.nbytes for s in (*self._main, *self._recent))
 
     def add(self, item_id: int, words: np.ndarray) -> None:
         """``words``: ``(TABLES, n)`` from ``fingerprints.keypoints``; one set per item, the first kept."""
@@ -78,19 +92,22 @@ class KeypointIndex:
         """Pending adds into the recent segment; the recent one into the main when large. Locked."""
         if not self._pending:
             return
+        ids = np.fromiter((i for i, _ in self._pending), np.uint64, len(self._pending))
+        counts = np.fromiter((w.shape[1] for _, w in self._pending), np.int64, len(self._pending))
+        items = np.repeat(ids, counts)
         for t in range(TABLES):
-            # One posting per distinct word per item and table: a repeated texture votes once.
-            parts_w = [np.unique(w[t]) for _, w in self._pending]
-            parts_i = [np.full(len(pw), i, np.uint32) for (i, _), pw in zip(self._pending, parts_w)]
-            rec = self._recent[t]
-            words = np.concatenate([rec.words, *parts_w])
-            items = np.concatenate([rec.items, *parts_i])
-            main = self._main[t]
-            if len(words) > max(MERGE_AT, len(main.words) // 8):
-                self._main[t] = _Segment(np.concatenate([main.words, words]), np.concatenate([main.items, items]))
+            words = np.concatenate([w[t] for _, w in self._pending]).astype(np.uint64)
+            # One sort of (word, item) keys orders the postings by word and drops repeats: one
+            # posting per distinct word per item and table (a repeated texture votes once).
+            keys = np.sort((words << np.uint64(32)) | items)  # (np.unique hashes first: far slower here)
+            keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
+            new = _Segment((keys >> np.uint64(32)).astype(np.uint32), (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), presorted=True)
+            rec, main = self._recent[t], self._main[t]
+            if len(rec.words) + len(new.words) > max(MERGE_AT, len(main.words) // 8):
+                self._main[t] = _Segment.merged(main, rec, new)
                 self._recent[t] = _Segment.empty()
             else:
-                self._recent[t] = _Segment(words, items)
+                self._recent[t] = _Segment.merged(rec, new)
         self._pending = []
 
     def search(self, query_words: np.ndarray, *, top: int, exclude: set[int] | None = None) -> list[tuple[int, float]]:
