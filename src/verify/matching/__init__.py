@@ -132,7 +132,7 @@ class Matcher:
 
     @property
     def keypoints(self) -> KeypointIndex:
-        self.index  # loads both
+        _ = self.index  # loading the index loads the keypoint words with it
         return self._keypoints
 
     def add(self, item_id: int, fingerprints: list[Fingerprint]) -> None:
