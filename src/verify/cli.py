@@ -270,11 +270,11 @@ def index(paths: tuple[str, ...], data_dir: str | None, db: str | None, workers:
         _fail(str(exc), 2)
     services = _open_services(settings)
     who = _actor(settings)
-    pending = len(services.store.items_lacking(KEYPOINT_WORDS))
-    if pending:
+    lacking = services.store.items_lacking(KEYPOINT_WORDS)
+    if lacking:
         # Pictures stored by an earlier version get the keypoint words this one matches with.
-        refresh_bar = _progress(pending, "updating stored pictures")
-        updated, failed = services.refresh_fingerprints(lambda _i, _e: refresh_bar.update(1))
+        refresh_bar = _progress(len(lacking), "updating stored pictures")
+        updated, failed = services.refresh_fingerprints(lambda _i, _e: refresh_bar.update(1), lacking)
         refresh_bar.close()
         click.echo(f"{updated} stored pictures given keypoint words" + (f", {failed} unreadable" if failed else ""), err=True)
     files: list[str] = []

@@ -249,18 +249,21 @@ class Services:
             self._known_items += 1
         return IngestResult(item, created, analysis)
 
-    def refresh_fingerprints(self, on_item: Callable[[int, str | None], None] | None = None) -> tuple[int, int]:
+    def refresh_fingerprints(
+        self, on_item: Callable[[int, str | None], None] | None = None, lacking: list[tuple[int, str]] | None = None
+    ) -> tuple[int, int]:
         """Give stored pictures the fingerprints a newer version added (keypoint words).
 
         Originals are only read. Each item's rows are committed on their own, so an interrupted
         run resumes where it stopped; a picture with no keypoints gets an empty record so it is
         not decoded again. Returns (updated, failed); ``on_item(item_id, error)`` follows along.
+        ``lacking``: the items to update, when the caller already asked ``Store.items_lacking``.
         """
         from verify.fingerprints import keypoint_words
         from verify.fingerprints.keypoints import NAME
 
         updated = failed = 0
-        for item_id, sha256 in self.store.items_lacking(NAME):
+        for item_id, sha256 in self.store.items_lacking(NAME) if lacking is None else lacking:
             path = self.blobs.path_for(sha256)
             try:
                 if self.sandbox is not None:
