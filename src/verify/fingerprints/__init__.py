@@ -41,10 +41,7 @@ def hash_view(gray: np.ndarray, short: int = HASH_DECODE_TARGET) -> np.ndarray:
 
 
 def compute_image(path: Path, max_pixels: int, *, for_archive: bool = True) -> list[Fingerprint]:
-    # Ask the JPEG decoder for a little more than we hash so that it picks its cheapest scale
-    # and decode_reduced does not resample again; OpenCV's area resize is faster than Pillow's.
-    image = decode_reduced(path, max_pixels, target=HASH_DECODE_TARGET * 2, mode="L")
-    gray = np.asarray(image)
+    gray = _decode_for_hashing(path, max_pixels)
     out = PHASH.fingerprint_gray(hash_view(gray), for_archive=for_archive)
     if for_archive:
         # The same decode the keypoint check loads an original at, so the words name its keypoints.
@@ -54,8 +51,13 @@ def compute_image(path: Path, max_pixels: int, *, for_archive: bool = True) -> l
 
 def keypoint_words(path: Path, max_pixels: int) -> list[Fingerprint]:
     """The keypoint words alone, for a picture stored before they existed (the same decode as ingest)."""
-    image = decode_reduced(path, max_pixels, target=HASH_DECODE_TARGET * 2, mode="L")
-    return keypoints.fingerprint_gray(np.asarray(image))
+    return keypoints.fingerprint_gray(_decode_for_hashing(path, max_pixels))
+
+
+def _decode_for_hashing(path: Path, max_pixels: int) -> np.ndarray:
+    # Ask the JPEG decoder for a little more than we hash so that it picks its cheapest scale
+    # and decode_reduced does not resample again; OpenCV's area resize is faster than Pillow's.
+    return np.asarray(decode_reduced(path, max_pixels, target=HASH_DECODE_TARGET * 2, mode="L"))
 
 
 def compute(path: Path, sniffed: Sniffed, settings: Settings, *, for_archive: bool = True) -> list[Fingerprint]:

@@ -322,19 +322,7 @@ class Store:
                     )
                 )
                 if new.fingerprints:
-                    conn.execute(
-                        schema.fingerprint.insert(),
-                        [
-                            {
-                                "item_id": item_id,
-                                "algorithm": fp.algorithm,
-                                "variant": fp.variant,
-                                "frame_time_s": fp.frame_time_s,
-                                "value": fp.value,
-                            }
-                            for fp in new.fingerprints
-                        ],
-                    )
+                    conn.execute(schema.fingerprint.insert(), _fingerprint_rows(item_id, new.fingerprints))
                 conn.execute(
                     schema.item_state.insert().values(
                         item_id=item_id, status="unverified", version=0, last_actor=None, warnings="[]", updated_at=now_iso()
@@ -471,12 +459,8 @@ class Store:
         its events or the fingerprints it already has."""
         if not fingerprints:
             return
-        rows = [
-            {"item_id": item_id, "algorithm": f.algorithm, "variant": f.variant, "frame_time_s": f.frame_time_s, "value": f.value}
-            for f in fingerprints
-        ]
         with self.write() as conn:
-            conn.execute(schema.fingerprint.insert(), rows)
+            conn.execute(schema.fingerprint.insert(), _fingerprint_rows(item_id, fingerprints))
 
     def iter_fingerprints(self, batch: int = 100_000) -> Iterator[tuple[int, Fingerprint]]:
         """Every stored fingerprint, in batches, for loading the in-memory index."""
@@ -490,3 +474,10 @@ class Store:
             for r in rows:
                 yield r.item_id, Fingerprint(r.algorithm, r.variant, bytes(r.value), r.frame_time_s)
             last = rows[-1].id
+
+
+def _fingerprint_rows(item_id: int, fingerprints: Sequence[Fingerprint]) -> list[dict[str, Any]]:
+    return [
+        {"item_id": item_id, "algorithm": f.algorithm, "variant": f.variant, "frame_time_s": f.frame_time_s, "value": f.value}
+        for f in fingerprints
+    ]
