@@ -120,6 +120,18 @@ def see(page, text: str | re.Pattern[str]) -> None:  # type: ignore[no-untyped-d
     page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=TIMEOUT_MS)
 
 
+def sign_in(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Give a name on the first-visit screen."""
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Start").click()
+
+
+def pick_file(page, path: Path, shown: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Put a file in the upload picker and wait until the picker shows it (``shown``: its name as shown)."""
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+    see(page, shown or path.name)
+
+
 def click_nav(page, title: str) -> None:  # type: ignore[no-untyped-def]
     page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
     settle(page)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from factories import jpeg_bytes, photo
+from browser import pick_file, sign_in
 from test_browser_journey import browser_page, choose, click_nav, see, server, settle  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -39,13 +40,11 @@ def test_a_claim_is_never_carried_over_and_a_verdict_is_not_sent_twice(server: s
     first.write_bytes(jpeg_bytes(photo(201)))
     second.write_bytes(jpeg_bytes(photo(202)))
     page.goto(server + "/")
-    page.get_by_label("Your name").fill("Ana Editor")
-    page.get_by_role("button", name="Start").click()
+    sign_in(page, "Ana Editor")
     see(page, "Drop the photos and videos")
 
     # 1. a file with its claim, then another without touching the form
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(first))
-    see(page, "first.jpg")
+    pick_file(page, first)
     page.get_by_label("Source (who sent it)").fill("Reader on WhatsApp")
     page.get_by_label("Note").fill("Forwarded at night")
     page.get_by_role("button", name="Upload and check").click()
@@ -53,8 +52,7 @@ def test_a_claim_is_never_carried_over_and_a_verdict_is_not_sent_twice(server: s
     settle(page)
     assert page.get_by_label("Source (who sent it)").input_value() == ""  # the browser shows a fresh form
     assert page.get_by_label("Note").input_value() == ""
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(second))
-    see(page, "second.jpg")
+    pick_file(page, second)
     page.get_by_role("button", name="Upload and check").click()
     see(page, "Stored as item 2.")
     settle(page)

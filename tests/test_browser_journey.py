@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import browser
-from browser import TIMEOUT_MS, chromium_page, choose, clean_env, click_nav, free_port, image_sharpness, running_server, see, settle  # noqa: F401
+from browser import TIMEOUT_MS, chromium_page, choose, clean_env, click_nav, free_port, image_sharpness, pick_file, running_server, see, settle, sign_in  # noqa: F401
 from factories import exif_bytes, jpeg_bytes, photo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,13 +62,11 @@ def test_editor_journey(server: str, browser_page, tmp_path: Path) -> None:  # t
     # 1. who is working
     page.goto(server + "/")
     see(page, "Who is working?")
-    page.get_by_label("Your name").fill("Ana Editor")
-    page.get_by_role("button", name="Start").click()
+    sign_in(page, "Ana Editor")
     see(page, "Drop the photos and videos")
 
     # 2. upload a photo as archive material (published 2013-05-02)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(first))
-    see(page, "protest-2013.jpg")
+    pick_file(page, first)
     page.get_by_label("Source (who sent it)").fill("Agency photo desk")
     page.get_by_label("Claimed place").fill("Paris")
     page.get_by_label("Latitude").fill("48.8566")
@@ -97,8 +95,7 @@ def test_editor_journey(server: str, browser_page, tmp_path: Path) -> None:  # t
 
     # 4. a cropped copy, and the match side by side
     click_nav(page, "Upload")
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(cropped))
-    see(page, "viral-repost.jpg")
+    pick_file(page, cropped)
     page.get_by_label("Source (who sent it)").fill("Telegram channel")
     page.get_by_role("button", name="Upload and check").click()
     see(page, "Stored as item 2.")
@@ -175,11 +172,9 @@ def test_video_item_plays_with_keyframes_and_starts_muted_when_flagged(server: s
     page = browser_page
     clip = video(tmp_path / "clip.mp4", seconds=4.0, fps=25, size=(480, 270), seed=3, gop=25)
     page.goto(server + "/")
-    page.get_by_label("Your name").fill("Ben Editor")
-    page.get_by_role("button", name="Start").click()
+    sign_in(page, "Ben Editor")
     see(page, "Drop the photos and videos")
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(clip))
-    see(page, "clip.mp4")
+    pick_file(page, clip)
     page.get_by_label("Source (who sent it)").fill("Signal: field reporter")
     page.get_by_role("button", name="Upload and check").click()
     see(page, "Stored as item 1.")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import browser
-from browser import TIMEOUT_MS, chromium_page, choose, clean_env, click_nav, free_port, image_sharpness, running_server, see  # noqa: F401
+from browser import TIMEOUT_MS, chromium_page, choose, clean_env, click_nav, free_port, image_sharpness, running_server, see, sign_in  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -160,8 +160,7 @@ def test_walkthrough_screens_are_real(launched: tuple[str, Path], browser_page, 
 
     page.goto(url + "/inbox")
     see(page, "Who is working?")
-    page.get_by_label("Your name").fill(EDITOR)
-    page.get_by_role("button", name="Start").click()
+    sign_in(page, EDITOR)
     settle(page)
     text = wait_for_cards(page, 12)
     for name in ("2012-07-13_aleppo_protest.jpg", "2013-05-02_busra-al-sham_protest.jpg", "2014-02-10_aleppo_night-vigil.jpg",
