@@ -20,6 +20,7 @@ from PIL import ExifTags, Image, IptcImagePlugin
 
 from verify.config import Settings
 from verify.media import open_image
+from verify.metadata import exif_structure
 from verify.metadata import xmp as xmp_reader
 from verify.metadata.parsing import (
     clean_text,
@@ -103,8 +104,9 @@ def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
                 meta.sources.append("XMP")
                 _guard(meta, "XMP values could not be read", lambda: xmp_reader.apply(meta))
         _guard(meta, "IPTC could not be read", lambda: _read_iptc(im, meta))
-    if meta.container in ("JPEG", "TIFF", "MPO", "WEBP", "PNG", "HEIF"):
-        _guard(meta, "Maker notes could not be read", lambda: _exifread(path, meta))
+        block = _guard(meta, "The EXIF block could not be found", lambda: _exif_block(im))
+    if block is not None or meta.container == "TIFF":
+        _guard(meta, "Maker notes could not be read", lambda: _exifread(path, block, meta))
     if meta.has_thumbnail:
         _guard(meta, "The embedded thumbnail could not be compared", lambda: _compare_thumbnail(path, meta, settings))
 
@@ -282,11 +284,30 @@ def _read_iptc(im: Image.Image, meta: Metadata) -> None:
 # -- exifread: maker notes, and a second opinion when Pillow found no EXIF -------------------
 
 
-def _exifread(path: Path, meta: Metadata) -> None:
-    import exifread
+def _exif_block(im: Image.Image) -> bytes | None:
+    """The EXIF block (a TIFF structure) as the container holds it: JPEG APP1, PNG eXIf, WebP,
+    HEIF/AVIF and JPEG XL Exif items all reach Pillow's ``info["exif"]``; a TIFF file is its own block."""
+    raw = im.info.get("exif")
+    if not isinstance(raw, bytes | bytearray) or not raw:
+        return None
+    raw = bytes(raw)
+    if raw.startswith(b"Exif\x00\x00"):
+        raw = raw[6:]
+    return raw if raw[:2] in (b"II", b"MM") else None
 
-    with open(path, "rb") as fh:
-        tags = exifread.process_file(fh, details=True, extract_thumbnail=False, strict=False)
+
+def _exifread(path: Path, block: bytes | None, meta: Metadata) -> None:
+    """exifread on the EXIF block only, after ``exif_structure`` bounded every count and offset in
+    it (a hostile count cannot make it walk more than the block holds); it never parses the container."""
+    if block is not None:
+        tags, notes, quiet = exif_structure.exifread_tags(io.BytesIO(block), 0, len(block))
+    else:  # a TIFF file: the file is the block (read through, never loaded whole)
+        with open(path, "rb") as fh:
+            tags, notes, quiet = exif_structure.exifread_tags(fh, 0, path.stat().st_size)
+    for text in notes[:20]:
+        meta.errors.append(f"EXIF: {text}")
+    if notes or quiet:
+        meta.raw["verify:exif_structure"] = " ".join(notes + quiet)[:2000]
     if not tags:
         return
     for key, value in list(tags.items())[:3000]:
