@@ -199,6 +199,9 @@ def tiff_file(spec: Layout, seed: int = 1) -> bytes:
                     Entry(0x0117, LONG, 1, raw=counts[0])]  # fmt: skip
     spec.ifds["ifd0"].entries[:0] = picture_tags
     spec.ifds["ifd0"].entries.sort(key=lambda e: e.tag)
+    # In a TIFF file the next directory in the chain is a second page, not a thumbnail: the chain
+    # cases (IFD1, loops through it) are built in the other containers only (see hostile_set).
+    spec.ifds["ifd0"].next = None
     start = len(base) + len(base) % 2
     out = bytearray(layout(spec, start))
     out[8 : len(base)] = base[8:]
@@ -310,9 +313,14 @@ def hostile_set(folder: Path, count: int = 50) -> dict[str, Path]:
     out[wide.name] = wide
     cases = list(hostile_tiffs())
     others = [("png", png_with_exif), ("webp", webp_with_exif), ("tif", None)]
+    def other(i: int, name: str) -> tuple[str, object]:
+        ext, make = others[i % len(others)]
+        if ext == "tif" and ("ifd1" in name or name.startswith("loop-ifd")):
+            ext, make = others[0]  # a TIFF file's directory chain is its pages (see tiff_file)
+        return ext, make
+
     plan = [(name, "jpg", jpeg_with_exif) for name in cases]
-    plan += [(name, *others[i % len(others)]) for i, name in enumerate(cases)]
-    plan += [(name, *others[(i + 1) % len(others)]) for i, name in enumerate(cases)]
+    plan += [(name, *other(i, name)) for i, name in enumerate(cases)]
     for seed, (name, ext, make) in enumerate(plan[: max(0, count - 1)], start=1):
         spec = hostile_tiffs()[name]
         data = tiff_file(spec, seed) if make is None else make(layout(spec), seed)
@@ -320,3 +328,19 @@ def hostile_set(folder: Path, count: int = 50) -> dict[str, Path]:
         path.write_bytes(data)
         out[path.name] = path
     return out
+
+
+# -- for the sandbox tests: work a worker process can import by name ---------------------------------
+
+
+def hold_step(name: str, seconds: float, duration: float | None = None) -> str:
+    """Spend ``seconds`` inside a step named ``name`` (after reporting a video ``duration``)."""
+    import time
+
+    from verify import steps
+
+    if duration is not None:
+        steps.report_duration(duration)
+    with steps.step(name):
+        time.sleep(seconds)
+    return "done"

@@ -33,7 +33,12 @@ class Settings:
     max_image_pixels: int = 150_000_000
     max_video_pixels: int = 8192 * 8192
     max_video_seconds: float = 6 * 3600
-    decode_timeout_s: float = 120.0
+    # None: time limits sized to the work (stills, videos by length; see verify.sandbox.TimeLimits).
+    # Set (VERIFY_DECODE_TIMEOUT): one fixed limit for every file, as before.
+    decode_timeout_s: float | None = None
+    still_timeout_s: float = 20.0
+    video_timeout_min_s: float = 60.0
+    video_timeout_max_s: float = 3600.0
     decode_memory_bytes: int = 4 * 1024**3
     actor: str | None = None
     verdict_statuses: tuple[str, ...] = ()
@@ -60,7 +65,10 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("max_image_pixels", "VERIFY_MAX_IMAGE_PIXELS", int, "Largest image accepted, in pixels (decompression bombs)."),
     ("max_video_pixels", "VERIFY_MAX_VIDEO_PIXELS", int, "Largest video frame accepted, in pixels."),
     ("max_video_seconds", "VERIFY_MAX_VIDEO_SECONDS", float, "Longest video accepted, in seconds."),
-    ("decode_timeout_s", "VERIFY_DECODE_TIMEOUT", float, "Time limit for decoding one file, in seconds."),
+    ("decode_timeout_s", "VERIFY_DECODE_TIMEOUT", float, "One fixed time limit for analysing any file, in seconds (unset: sized to the work)."),
+    ("still_timeout_s", "VERIFY_STILL_TIMEOUT", float, "Time limit for analysing one still picture, in seconds."),
+    ("video_timeout_min_s", "VERIFY_VIDEO_TIMEOUT_MIN", float, "Shortest time limit for a video (one second per second of footage above it), in seconds."),
+    ("video_timeout_max_s", "VERIFY_VIDEO_TIMEOUT_MAX", float, "Longest time limit for a video, in seconds."),
     ("decode_memory_bytes", "VERIFY_DECODE_MEMORY", int, "Address-space ceiling for the process decoding one file, in bytes."),
     ("actor", "VERIFY_ACTOR", str, "Name recorded on events made from the command line."),
     ("verdict_statuses", "VERIFY_VERDICT_STATUSES", str, "Comma-separated verdict statuses (default: the built-in list)."),

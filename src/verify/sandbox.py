@@ -7,6 +7,13 @@ database connections), whose address space is capped with ``RLIMIT_AS`` and whic
 it overruns ``settings.decode_timeout_s``. A hang, a crash or an out-of-memory costs that one file
 an ``UnreadableMedia``/``TooLarge`` message; the workbench or the CLI run carries on.
 
+Time limits are sized to the work (``TimeLimits``): a still picture gets ``still_s`` (20 s by
+default: a 12 MP photo takes well under a second here), a video gets ``VIDEO_SECONDS_PER_SECOND``
+seconds per second of footage between ``video_min_s`` and ``video_max_s``, its length read by
+the worker before the long part starts. ``VERIFY_DECODE_TIMEOUT``, when set, is one fixed limit
+for every file instead, as before. The worker reports which step it is in (``verify.steps``), so
+the message names the step that ran out ("Reading the metadata took longer than 20 seconds").
+
 Workers are kept warm and reused (importing the codecs takes a second); one that timed out,
 crashed or ran out of memory is discarded and replaced on the next call.
 """
@@ -17,7 +24,9 @@ import atexit
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -34,6 +43,45 @@ DEFAULT_MEMORY_BYTES = 4 * 1024**3
 STARTUP_TIMEOUT_S = 120.0
 #: Recycle a worker after this many files, so slow leaks in a codec cannot accumulate.
 MAX_CALLS_PER_WORKER = 500
+#: Seconds of analysis allowed per second of video. Fingerprinting runs at 15-40x real time on
+#: 720p here (docs/benchmarks.md), so this leaves room for 4K, slow codecs and a busy machine.
+VIDEO_SECONDS_PER_SECOND = 1.0
+#: The step named when a limit fires before any reader said what it was doing.
+DEFAULT_STEP = {"image": "Decoding the picture", "video": "Decoding the video", None: "Decoding the file"}
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """How long one file's analysis may take; ``fixed_s`` (``VERIFY_DECODE_TIMEOUT``) overrides all."""
+
+    still_s: float = 20.0
+    video_min_s: float = 60.0
+    video_max_s: float = 3600.0
+    fixed_s: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TimeLimits:
+        defaults = cls()
+        return cls(
+            still_s=getattr(settings, "still_timeout_s", None) or defaults.still_s,
+            video_min_s=getattr(settings, "video_timeout_min_s", None) or defaults.video_min_s,
+            video_max_s=getattr(settings, "video_timeout_max_s", None) or defaults.video_max_s,
+            fixed_s=getattr(settings, "decode_timeout_s", None),
+        )
+
+    def for_kind(self, kind: str | None) -> float:
+        """The limit before anything is known but the kind: a video starts at its floor."""
+        if self.fixed_s is not None:
+            return self.fixed_s
+        return self.video_min_s if kind == "video" else self.still_s
+
+    def for_video(self, duration_s: float | None) -> float:
+        """A video's limit once its length is known (unknown length: the floor)."""
+        if self.fixed_s is not None:
+            return self.fixed_s
+        if not duration_s or duration_s <= 0:
+            return self.video_min_s
+        return min(self.video_max_s, max(self.video_min_s, VIDEO_SECONDS_PER_SECOND * duration_s))
 
 
 def limit_memory(max_bytes: int | None) -> None:
@@ -94,6 +142,9 @@ def _serve(conn: Connection, memory_bytes: int | None) -> None:
     """
     _warm_up()
     limit_memory(memory_bytes)
+    from verify import steps
+
+    steps.set_reporter(conn.send)  # step changes travel to the parent ahead of the reply
     conn.send(("ready",))
     while True:
         try:
@@ -177,10 +228,15 @@ class Sandbox:
 
     Thread-safe: the workbench serves several sessions from threads of one process; each call
     takes an idle worker (starting one if fewer than ``workers`` exist) or waits for one.
+    ``timeout_s`` set: one fixed limit for every call. ``None``: limits sized by ``limits``.
     """
 
-    def __init__(self, timeout_s: float, memory_bytes: int | None = DEFAULT_MEMORY_BYTES, workers: int = 2) -> None:
+    def __init__(
+        self, timeout_s: float | None = None, memory_bytes: int | None = DEFAULT_MEMORY_BYTES, workers: int = 2,
+        *, limits: TimeLimits | None = None,
+    ) -> None:  # fmt: skip
         self.timeout_s = timeout_s
+        self.limits = limits or TimeLimits()
         self.memory_bytes = memory_bytes
         self._slots = threading.BoundedSemaphore(max(1, workers))
         self._idle: list[_Worker] = []
@@ -191,11 +247,20 @@ class Sandbox:
     @classmethod
     def for_settings(cls, settings: Settings, workers: int = 2) -> Sandbox:
         memory = getattr(settings, "decode_memory_bytes", None) or DEFAULT_MEMORY_BYTES
-        return cls(settings.decode_timeout_s, memory, workers)
+        limits = TimeLimits.from_settings(settings)
+        return cls(limits.fixed_s, memory, workers, limits=limits)
 
-    def call(self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None, **kwargs: Any) -> Any:
-        """Run ``fn(*args, **kwargs)`` in a worker; ``fn`` must be importable (a module-level function)."""
-        limit = self.timeout_s if timeout_s is None else timeout_s
+    def call(
+        self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None, kind: str | None = None, **kwargs: Any
+    ) -> Any:
+        """Run ``fn(*args, **kwargs)`` in a worker; ``fn`` must be importable (a module-level function).
+
+        The limit: ``timeout_s`` if given, else this sandbox's fixed limit, else the one for ``kind``
+        ("image", "video"; a still picture's when unknown). A video's grows once the worker
+        reports its length (``verify.steps.report_duration``).
+        """
+        fixed = timeout_s if timeout_s is not None else self.timeout_s
+        limit = fixed if fixed is not None else self.limits.for_kind(kind)
         with self._slots:
             worker = self._take()
             keep = False
@@ -208,17 +273,30 @@ class Sandbox:
                     worker = self._take(fresh=True)
                     worker.calls += 1
                     worker.conn.send((fn, args, kwargs))
-                if not worker.conn.poll(limit):
-                    raise UnreadableMedia(
-                        f"Decoding the file took longer than {limit:g} seconds and was stopped "
-                        "(a damaged or hostile file, or too big to check here)."
-                    )
-                try:
-                    reply = worker.conn.recv()
-                except (EOFError, OSError):
-                    raise UnreadableMedia(
-                        "The file crashed the decoder (a damaged or hostile file); it was stopped safely."
-                    ) from None
+                started = time.monotonic()
+                step: str | None = None
+                while True:
+                    remaining = started + limit - time.monotonic()
+                    if remaining <= 0 or not worker.conn.poll(remaining):
+                        what = step or DEFAULT_STEP.get(kind, DEFAULT_STEP[None])
+                        raise UnreadableMedia(
+                            f"{what} took longer than {limit:g} second{'' if limit == 1 else 's'} and was stopped "
+                            "(a damaged or hostile file, or too big to check here)."
+                        )
+                    try:
+                        reply = worker.conn.recv()
+                    except (EOFError, OSError):
+                        raise UnreadableMedia(
+                            "The file crashed the decoder (a damaged or hostile file); it was stopped safely."
+                        ) from None
+                    if reply[0] == "step":
+                        step = reply[1]
+                        continue
+                    if reply[0] == "duration":
+                        if fixed is None:
+                            limit = self.limits.for_video(reply[1])
+                        continue
+                    break
                 tag = reply[0]
                 if tag == "ok":
                     keep = True
@@ -238,9 +316,7 @@ class Sandbox:
 
     def analyse(self, path: Path, settings: Settings, *, sha256: str | None = None, for_archive: bool = True) -> Any:
         """``services.analyse`` in a worker: same result or the same kind of error, but bounded."""
-        from verify.services import analyse
-
-        return self.call(analyse, Path(path), settings, sha256=sha256, for_archive=for_archive)
+        return self.call(analyse_sized, Path(path), settings, sha256=sha256, for_archive=for_archive, kind=_kind(Path(path)))
 
     def _take(self, fresh: bool = False) -> _Worker:
         if fresh:
@@ -271,18 +347,49 @@ class Sandbox:
             worker.kill()
 
 
-_default: dict[tuple[int, float, int | None], Sandbox] = {}
+def _kind(path: Path) -> str | None:
+    """"image" or "video" from the file's first bytes (cheap, no decoding), else ``None``."""
+    from verify.media import sniff_file
+
+    try:
+        return sniff_file(path).kind
+    except Exception:  # unreadable or unsupported: the worker reports it properly
+        return None
+
+
+def analyse_sized(path: Path, settings: Settings, *, sha256: str | None = None, for_archive: bool = True) -> Any:
+    """``services.analyse``, run in a worker: first, for a video, its length (so the parent can size
+    the time limit to it), then the analysis with each step named."""
+    from verify import steps
+    from verify.media import probe_video
+    from verify.services import analyse
+
+    kind = _kind(path)
+    if kind == "video":
+        duration = None
+        with steps.step("Reading the video's length"):
+            try:
+                duration = probe_video(path, settings.max_video_pixels, settings.max_video_seconds).duration_s
+            except VerifyError:
+                pass  # analyse reports the real problem
+        steps.report_duration(duration)
+    with steps.step(DEFAULT_STEP.get(kind, DEFAULT_STEP[None])):
+        return analyse(path, settings, sha256=sha256, for_archive=for_archive)
+
+
+_default: dict[tuple[int, TimeLimits, int | None], Sandbox] = {}
 _default_lock = threading.Lock()
 
 
 def default_sandbox(settings: Settings) -> Sandbox:
     """One shared sandbox per process (and per limits), for callers without a ``Services``."""
     memory = getattr(settings, "decode_memory_bytes", None) or DEFAULT_MEMORY_BYTES
-    key = (os.getpid(), settings.decode_timeout_s, memory)
+    limits = TimeLimits.from_settings(settings)
+    key = (os.getpid(), limits, memory)
     with _default_lock:
         box = _default.get(key)
         if box is None:
-            box = _default[key] = Sandbox(settings.decode_timeout_s, memory, workers=2)
+            box = _default[key] = Sandbox(limits.fixed_s, memory, workers=2, limits=limits)
         return box
 
 
@@ -291,7 +398,10 @@ def analyse_isolated(path: Path, settings: Settings, *, sha256: str | None = Non
     return default_sandbox(settings).analyse(path, settings, sha256=sha256, for_archive=for_archive)
 
 
-__all__ = ["DEFAULT_MEMORY_BYTES", "Sandbox", "analyse_isolated", "default_sandbox", "die_with_parent", "limit_memory"]
+__all__ = [
+    "DEFAULT_MEMORY_BYTES", "Sandbox", "TimeLimits", "analyse_isolated", "analyse_sized", "default_sandbox",
+    "die_with_parent", "limit_memory",
+]  # fmt: skip
 
 
 def _child_main(argv: list[str]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from verify.metadata.parsing import clean_text, parse_exif_datetime, raw_text
 from verify.models import GPS, Metadata
+from verify.steps import step
 
 MIN_VERSION = 13.0
 TIMEOUT_S = 30
@@ -62,7 +63,8 @@ def run(path: Path, extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def enrich(path: Path, meta: Metadata) -> None:
     """Add what only ExifTool read; never overwrite what the built-in readers found."""
-    tags = run(path)
+    with step("Running ExifTool"):
+        tags = run(path)
     for key, value in tags.items():
         if key == "SourceFile" or key.startswith(("System:", "File:")):
             continue

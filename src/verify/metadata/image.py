@@ -30,6 +30,7 @@ from verify.metadata.parsing import (
     raw_text,
 )
 from verify.models import GPS, Metadata
+from verify.steps import step
 
 logging.getLogger("exifread").setLevel(logging.CRITICAL)
 
@@ -87,6 +88,12 @@ def _reason(exc: BaseException) -> str:
 
 
 def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
+    """Fill ``meta`` from a still picture. Each step is named, so a time limit that fires says which."""
+    with step("Reading the metadata"):
+        _read_into(path, meta, settings)
+
+
+def _read_into(path: Path, meta: Metadata, settings: Settings) -> None:
     with warnings.catch_warnings():  # Pillow warns about corrupt EXIF; the guards below report it
         warnings.simplefilter("ignore")
         im = open_image(path, settings.max_image_pixels)
@@ -106,9 +113,11 @@ def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
         _guard(meta, "IPTC could not be read", lambda: _read_iptc(im, meta))
         block = _guard(meta, "The EXIF block could not be found", lambda: _exif_block(im))
     if block is not None or meta.container == "TIFF":
-        _guard(meta, "Maker notes could not be read", lambda: _exifread(path, block, meta))
+        with step("Reading the maker notes"):
+            _guard(meta, "Maker notes could not be read", lambda: _exifread(path, block, meta))
     if meta.has_thumbnail:
-        _guard(meta, "The embedded thumbnail could not be compared", lambda: _compare_thumbnail(path, meta, settings))
+        with step("Comparing the embedded thumbnail"):
+            _guard(meta, "The embedded thumbnail could not be compared", lambda: _compare_thumbnail(path, meta, settings))
 
 
 # -- EXIF --------------------------------------------------------------------------------------

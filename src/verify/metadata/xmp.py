@@ -43,7 +43,8 @@ PREFIXES = {
     "http://ns.adobe.com/pdf/1.3/": "pdf",
 }
 
-_PACKET = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>|<rdf:RDF[\s>].*?</rdf:RDF>", re.S)
+_STARTS = (re.compile(rb"<x:xmpmeta[\s>]"), re.compile(rb"<rdf:RDF[\s>]"))
+_ENDS = (b"</x:xmpmeta>", b"</rdf:RDF>")
 
 
 class XMPError(ValueError):
@@ -51,9 +52,23 @@ class XMPError(ValueError):
 
 
 def find_packet(data: bytes) -> bytes | None:
-    """The first XMP packet in a byte buffer (for containers Pillow does not expose it from)."""
-    m = _PACKET.search(data)
-    return m.group(0) if m else None
+    """The first XMP packet in a byte buffer (for containers Pillow does not expose it from).
+
+    Linear in the buffer: one search for the first opening tag, one for its closing tag. (A lazy
+    ``<x:xmpmeta.*?</x:xmpmeta>`` regex rescans to the end from every opening tag, so a file of
+    repeated openings without a close took 26 s for 176 KB and hours for the 8 MB scanned here.)
+    """
+    found = []
+    for start_tag, end_tag in zip(_STARTS, _ENDS, strict=True):
+        m = start_tag.search(data)
+        if m is not None:
+            end = data.find(end_tag, m.start())
+            if end >= 0:
+                found.append((m.start(), end + len(end_tag)))
+    if not found:
+        return None
+    start, end = min(found)  # the earliest packet, as a search for either form would find
+    return data[start:end]
 
 
 def _qname(tag: str) -> str:
