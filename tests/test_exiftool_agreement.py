@@ -1,8 +1,9 @@
 """Field-by-field agreement with ExifTool on every corpus file where ExifTool reports the field.
 
-ExifTool is the reference newsrooms already trust. Whatever version is installed is used as the
-reference here (Debian's is fine), even though the product only uses ExifTool >= 13 for
-enrichment; the comparison is of *our own* readers, so enrichment is switched off for it.
+ExifTool is the reference newsrooms already trust. The reference is ExifTool 13 or newer, found
+as the product finds it (``VERIFY_EXIFTOOL``, then the PATH; ``.ci/run`` installs 13.x from npm's
+``exiftool-vendored.pl``); an older one is not a reference (its readers differ). The comparison is
+of *our own* readers, so enrichment is switched off for it.
 
 Where ExifTool reads a value from a standard place (EXIF IFD0/ExifIFD/GPS, XMP tiff/exif, the
 QuickTime Keys/UserData/loci, the track headers), we must agree: strings exactly, times exactly
@@ -18,7 +19,6 @@ separately, not compared.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from dataclasses import dataclass
 from decimal import Decimal
@@ -73,9 +73,9 @@ def exiftool_records(request: pytest.FixtureRequest) -> dict[str, dict[str, Any]
 
     if not (CORPUS / "manifest.csv").exists():
         skip_or_fail(f"the shared media corpus is not at {CORPUS} (it is only on development and CI machines)")
-    exe = shutil.which("exiftool")
-    if not exe:
-        skip_or_fail("exiftool is not installed (Debian: libimage-exiftool-perl)")
+    exe = exiftool_module.find()
+    if not exe or not exiftool_module.available():
+        skip_or_fail(exiftool_module.status())
     proc = subprocess.run([exe, "-j", "-n", "-G1", "-a", "-q", "-q", "-r", "photos", "videos"],
                           cwd=CORPUS, capture_output=True, timeout=300, check=False)  # fmt: skip
     records = json.loads(proc.stdout.decode("utf-8", "replace"), parse_float=Decimal)
@@ -286,3 +286,28 @@ def test_enrichment_adds_what_only_exiftool_reads(exiftool_records: dict[str, di
     assert meta.gps is not None and abs(meta.gps.lat - 34.0754261592891) < 1e-9
     assert meta.make == make_before  # never overwrites what our readers found
     assert set(meta.exiftool) >= {"captured_at", "gps"} and any(k.startswith("ExifTool:") for k in meta.raw)
+
+
+def test_exiftool_is_found_where_the_setting_says(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """VERIFY_EXIFTOOL (the program or its folder) wins over the PATH; a wrong one is said plainly."""
+    fake = tmp_path / "bin" / "exiftool"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 13.5\n")
+    fake.chmod(0o755)
+    old = tmp_path / "old" / "exiftool"
+    old.parent.mkdir()
+    old.write_text("#!/bin/sh\necho 12.57\n")
+    old.chmod(0o755)
+    monkeypatch.setenv("PATH", str(old.parent))
+    monkeypatch.delenv("VERIFY_EXIFTOOL", raising=False)
+    assert exiftool_module.find() == str(old)
+    assert not exiftool_module.available() and "version 12.57; version 13 or newer is needed" in exiftool_module.status()
+    monkeypatch.setenv("VERIFY_EXIFTOOL", str(fake.parent))
+    assert exiftool_module.find() == str(fake) and exiftool_module.version() == 13.5 and exiftool_module.available()
+    assert exiftool_module.status().startswith("ExifTool 13.5 at ")
+    monkeypatch.setenv("VERIFY_EXIFTOOL", str(tmp_path / "nowhere"))
+    assert exiftool_module.find() is None and not exiftool_module.available()
+    assert "VERIFY_EXIFTOOL names" in exiftool_module.status()
+    monkeypatch.delenv("VERIFY_EXIFTOOL")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert "none found" in exiftool_module.status()

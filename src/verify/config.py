@@ -41,6 +41,7 @@ class Settings:
     video_timeout_max_s: float = 3600.0
     decode_memory_bytes: int = 4 * 1024**3
     actor: str | None = None
+    exiftool_path: str | None = None
     verdict_statuses: tuple[str, ...] = ()
     map_tiles_url: str | None = None
     trusted_header: str | None = None
@@ -71,6 +72,7 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("video_timeout_max_s", "VERIFY_VIDEO_TIMEOUT_MAX", float, "Longest time limit for a video, in seconds."),
     ("decode_memory_bytes", "VERIFY_DECODE_MEMORY", int, "Address-space ceiling for the process decoding one file, in bytes."),
     ("actor", "VERIFY_ACTOR", str, "Name recorded on events made from the command line."),
+    ("exiftool_path", "VERIFY_EXIFTOOL", str, "ExifTool 13+ program (or its folder) for optional enrichment; else exiftool on the PATH."),
     ("verdict_statuses", "VERIFY_VERDICT_STATUSES", str, "Comma-separated verdict statuses (default: the built-in list)."),
     ("map_tiles_url", "VERIFY_MAP_TILES", str, "Online map tile URL template; maps are offline when unset."),
     ("trusted_header", "VERIFY_TRUSTED_HEADER", str, "Request header naming the editor, set by a trusted reverse proxy (workbench)."),

@@ -1,4 +1,10 @@
-"""Optional enrichment from ExifTool, used only when version 13 or newer is on the PATH.
+"""Optional enrichment from ExifTool, used only when version 13 or newer is found.
+
+Where: ``VERIFY_EXIFTOOL`` (the ``exiftool`` program, or the folder holding it) first, then the
+PATH. Debian ships 12.57, which is not used; the npm package ``exiftool-vendored.pl`` carries 13.x
+as a Perl distribution (``npm install --prefix .tools/node exiftool-vendored.pl``; ``.ci/run`` does
+this and points ``VERIFY_EXIFTOOL`` at it). ``status()`` says in one line which ExifTool is in use,
+or why none is.
 
 ExifTool reads what no Python library here does (maker notes of every brand, XMP/IPTC in every
 container, AVCHD and WMV dates, GoPro timed GPS). The product works fully without it; when
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,12 +31,20 @@ MIN_VERSION = 13.0
 TIMEOUT_S = 30
 
 
-@functools.lru_cache(maxsize=1)
-def version() -> float | None:
-    """The installed ExifTool's version, or ``None`` when there is none that runs."""
-    exe = shutil.which("exiftool")
-    if not exe:
-        return None
+def find(configured: str | None = None) -> str | None:
+    """The ExifTool program to use: ``configured`` (``Settings.exiftool_path``), else the
+    ``VERIFY_EXIFTOOL`` setting, else ``exiftool`` on the PATH; ``None`` when there is none."""
+    wanted = configured or os.environ.get("VERIFY_EXIFTOOL") or None
+    if wanted:
+        candidate = Path(wanted).expanduser()
+        if candidate.is_dir():
+            candidate = candidate / "exiftool"
+        return str(candidate) if candidate.is_file() and os.access(candidate, os.X_OK) else None
+    return shutil.which("exiftool")
+
+
+@functools.lru_cache(maxsize=8)
+def _version_of(exe: str) -> float | None:
     try:
         out = subprocess.run([exe, "-ver"], capture_output=True, text=True, timeout=10, check=True).stdout
         return float(out.strip().split()[0])
@@ -37,14 +52,37 @@ def version() -> float | None:
         return None
 
 
+def version() -> float | None:
+    """The version of the ExifTool ``find`` picks, or ``None`` when there is none that runs."""
+    exe = find()
+    return _version_of(exe) if exe else None
+
+
 def available() -> bool:
     v = version()
     return v is not None and v >= MIN_VERSION
 
 
+def status() -> str:
+    """One plain line: which ExifTool is used for enrichment, or why none is."""
+    configured = os.environ.get("VERIFY_EXIFTOOL")
+    exe = find()
+    if exe is None:
+        if configured:
+            return f"ExifTool: not used: VERIFY_EXIFTOOL names {configured!r}, which is not an ExifTool program that can run."
+        return (f"ExifTool: not used: none found (install ExifTool {MIN_VERSION:g} or newer, e.g. npm install --prefix "
+                ".tools/node exiftool-vendored.pl, and set VERIFY_EXIFTOOL to it). The built-in readers work without it.")  # fmt: skip
+    v = _version_of(exe)
+    if v is None:
+        return f"ExifTool: not used: {exe} does not run (is Perl installed?)."
+    if v < MIN_VERSION:
+        return f"ExifTool: not used: {exe} is version {v:g}; version {MIN_VERSION:g} or newer is needed."
+    return f"ExifTool {v:g} at {exe}: used to add what the built-in readers do not read."
+
+
 def run(path: Path, extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
     """ExifTool's tags for one file (``-j -n -G1 -a``), numbers unformatted."""
-    exe = shutil.which("exiftool")
+    exe = find()
     if not exe:
         raise ValueError("ExifTool is not installed")
     try:
