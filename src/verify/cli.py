@@ -30,7 +30,7 @@ from verify.services import Analysis, Services
 from verify.sandbox import analyse_isolated
 
 MEDIA_EXTENSIONS = {
-    ".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif",
+    ".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jxl",
     ".mp4", ".mov", ".m4v", ".3gp", ".3g2", ".mts", ".m2ts", ".ts", ".avi", ".mkv", ".webm",
 }  # fmt: skip
 

@@ -34,6 +34,11 @@ try:  # HEIC/HEIF (and AVIF on older Pillow) through libheif.
 except ImportError:  # pragma: no cover - declared dependency
     pillow_heif = None
 
+try:  # JPEG XL: importing the plugin registers it with Pillow.
+    import pillow_jxl  # noqa: F401
+except ImportError:  # pragma: no cover - declared dependency
+    pass
+
 # Truncated images must fail, not be silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
@@ -63,6 +68,7 @@ IMAGE_MIMES = {
     "image/heic-sequence",
     "image/heif-sequence",
     "image/avif",
+    "image/jxl",
 }
 VIDEO_MIMES = {
     "video/mp4",
@@ -98,6 +104,8 @@ def sniff_bytes(head: bytes) -> Sniffed:
         return Sniffed("video", "video/x-msvideo")
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return Sniffed("image", "image/tiff")
+    if head[:2] == b"\xff\x0a" or head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":
+        return Sniffed("image", "image/jxl")  # JPEG XL: bare codestream, or the ISO box container
     if head[4:8] == b"ftyp":
         major = head[8:12]
         brands = [major] + [head[i : i + 4] for i in range(16, min(len(head), 64), 4)]

@@ -20,7 +20,7 @@ from PIL import ExifTags, Image, IptcImagePlugin
 
 from verify.config import Settings
 from verify.media import open_image
-from verify.metadata import exif_structure
+from verify.metadata import exif_structure, heif
 from verify.metadata import xmp as xmp_reader
 from verify.metadata.parsing import (
     clean_text,
@@ -100,7 +100,17 @@ def _read_into(path: Path, meta: Metadata, settings: Settings) -> None:
     with im:
         meta.width, meta.height = im.size
         meta.container = im.format
-        exif = _guard(meta, "EXIF could not be read", im.getexif)
+        props = None
+        if im.format in ("HEIF", "AVIF"):
+            # Their decoders rotate the picture and rewrite the EXIF Orientation to match; the
+            # file's own EXIF and stored size come from its boxes (see verify.metadata.heif).
+            props = _guard(meta, "The HEIF item properties could not be read", lambda: heif.read_props(path))
+            if props is not None:
+                _apply_heif(props, meta)
+        if props is not None and props.exif:
+            exif = _guard(meta, "EXIF could not be read", lambda: _exif_from_block(props.exif))
+        else:
+            exif = _guard(meta, "EXIF could not be read", im.getexif)
         if exif is not None and len(exif) > 0:
             _guard(meta, "EXIF could not be fully read", lambda: _read_exif(im, exif, meta))
         packet = _guard(meta, "XMP could not be found", lambda: _xmp_packet(im, path))
@@ -111,7 +121,9 @@ def _read_into(path: Path, meta: Metadata, settings: Settings) -> None:
                 meta.sources.append("XMP")
                 _guard(meta, "XMP values could not be read", lambda: xmp_reader.apply(meta))
         _guard(meta, "IPTC could not be read", lambda: _read_iptc(im, meta))
-        block = _guard(meta, "The EXIF block could not be found", lambda: _exif_block(im))
+        block = props.exif if props is not None and props.exif else _guard(meta, "The EXIF block could not be found", lambda: _exif_block(im))
+    if meta.orientation in (5, 6, 7, 8) and props is None and meta.width and meta.height:
+        meta.raw["verify:DisplayedSize"] = f"{meta.height}x{meta.width}"  # a quarter turn when shown
     if block is not None or meta.container == "TIFF":
         with step("Reading the maker notes"):
             _guard(meta, "Maker notes could not be read", lambda: _exifread(path, block, meta))
@@ -291,6 +303,29 @@ def _read_iptc(im: Image.Image, meta: Metadata) -> None:
 
 
 # -- exifread: maker notes, and a second opinion when Pillow found no EXIF -------------------
+
+
+def _exif_from_block(block: bytes) -> Image.Exif:
+    exif = Image.Exif()
+    exif.load(block)
+    return exif
+
+
+def _apply_heif(props: heif.HeifProps, meta: Metadata) -> None:
+    """Stored size as ``width``/``height`` (what ExifTool reports), the shown size and turn in ``raw``."""
+    meta.errors.extend(f"HEIF: {n}" for n in props.notes)
+    if props.stored_size:
+        meta.width, meta.height = props.stored_size
+        meta.raw["HEIF:ImageSpatialExtent"] = f"{props.stored_size[0]}x{props.stored_size[1]}"
+    if props.clean_size:
+        meta.raw["HEIF:CleanAperture"] = f"{props.clean_size[0]}x{props.clean_size[1]}"
+    if props.rotation:
+        meta.raw["HEIF:Rotation"] = f"{props.rotation} degrees anti-clockwise when shown"
+    if props.mirror:
+        meta.raw["HEIF:Mirror"] = f"mirrored about the {props.mirror} when shown"
+    shown = props.displayed_size
+    if shown:
+        meta.raw["verify:DisplayedSize"] = f"{shown[0]}x{shown[1]}"
 
 
 def _exif_block(im: Image.Image) -> bytes | None:
