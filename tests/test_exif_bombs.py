@@ -317,7 +317,7 @@ def test_verify_meta_answers_each_of_fifty_bombs_with_a_clear_line(bomb_folder: 
     # and the human form: the path, then its facts and the notes as warnings
     human, _ = _run(["meta", str(bomb_folder["count-exif-makernote.jpg"])], tmp_path)
     text = human.stdout.decode()
-    assert "make         Canon" in text and "warning      EXIF: The Exif directory's MakerNote entry declares 1,000,000,000" in text
+    assert "camera       Canon EOS 7D" in text and "warning      EXIF: The Exif directory's MakerNote entry declares 1,000,000,000" in text
 
 
 def test_verify_index_stores_each_of_fifty_bombs(bomb_folder: dict[str, Path], tmp_path: Path) -> None:

@@ -209,3 +209,16 @@ def test_order_most_serious_first() -> None:
     severities = [f.severity for f in found]
     assert severities == sorted(severities, key={"red_flag": 0, "caution": 1, "info": 2}.get)
     assert severities[0] == "red_flag"
+
+
+def test_camera_line_names_the_camera_once() -> None:
+    """The item page showed "Canon Canon EOS 7D": the model alone when it already names the make."""
+    from verify.findings import camera_line
+
+    assert camera_line("Canon", "Canon EOS 7D") == "Canon EOS 7D"
+    assert camera_line("NIKON CORPORATION", "NIKON D750") == "NIKON D750"
+    assert camera_line("HUAWEI", "huawei P30") == "huawei P30"
+    assert camera_line("Apple", "iPhone 12") == "Apple iPhone 12"
+    assert camera_line("samsung", "SM-G991B") == "samsung SM-G991B"
+    assert camera_line("Canon", None) == "Canon" and camera_line(None, "Pixel 7") == "Pixel 7"
+    assert camera_line(None, None) is None and camera_line(" ", "") is None

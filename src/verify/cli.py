@@ -23,6 +23,7 @@ import click
 
 from verify.config import Settings, load_settings
 from verify.errors import UnsupportedMedia, VerifyError
+from verify.findings import camera_line
 from verify.fingerprints.keypoints import NAME as KEYPOINT_WORDS
 from verify.models import Claim, Match
 from verify.manifest import parse_when, read_manifest
@@ -447,7 +448,8 @@ def meta(paths: tuple[str, ...], as_json: bool) -> None:
             click.echo(f"{_printable(path)}: {error}", err=True)
             continue
         click.echo(_printable(path))
-        for key in ("sha256", "kind", "mime", "width", "height", "captured_at", "make", "model", "software", "orientation", "gps", "duration_s", "fps", "video_codec", "rotation"):
+        record["camera"] = camera_line(record.get("make"), record.get("model"))  # one name, as the report says it
+        for key in ("sha256", "kind", "mime", "width", "height", "captured_at", "camera", "software", "orientation", "gps", "duration_s", "fps", "video_codec", "rotation"):
             if record.get(key) is not None:
                 click.echo(f"  {key:<12} {_printable(str(record[key]))}")
         if analysis and analysis.metadata.errors:

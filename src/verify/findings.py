@@ -76,6 +76,25 @@ _CAPTURE_DATES = (
 _AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia")
 
 
+def camera_line(make: str | None, model: str | None) -> str | None:
+    """The camera as one name: "Canon EOS 7D", not "Canon Canon EOS 7D".
+
+    Many makers repeat their name in Model ("Canon" + "Canon EOS 7D", "NIKON CORPORATION" +
+    "NIKON D750"); then the model alone is the name. Compared on the make's first word, without
+    case, so "NIKON CORPORATION" / "NIKON D750" and "samsung" / "SM-G991B" both come out right.
+    The item page, the report and ``verify meta`` all use this, so they say the same thing.
+    """
+    make = (make or "").strip()
+    model = (model or "").strip()
+    if not make or not model:
+        return make or model or None
+    first = make.split()[0].rstrip(",.").casefold()
+    lowered = model.casefold()
+    if lowered.startswith(make.casefold()) or (first and (lowered == first or lowered.startswith(first + " ") or lowered.startswith(first + "-"))):
+        return model
+    return f"{make} {model}"
+
+
 def evaluate(item: MediaItem | None, metadata: Metadata, matches: list[Match] | None = None,
              claim: Claim | None = None) -> list[Finding]:  # fmt: skip
     """All findings for one file, most serious first."""

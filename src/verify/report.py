@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verify.errors import UnreadableMedia, VerifyError
+from verify.findings import camera_line
 from verify.models import Claim, Finding, Match, MediaItem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -170,6 +171,7 @@ def build_report(view: ItemView, findings: Sequence[Finding] | None = None, *, e
             "captured_at": meta.captured_at,
             "make": meta.make,
             "model": meta.model,
+            "camera": camera_line(meta.make, meta.model),
             "lens": meta.lens,
             "software": meta.software,
             "gps": asdict(meta.gps) if meta.gps else None,
@@ -280,7 +282,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         out.append("")
     out.append("## Key facts")
     out.append("")
-    for label, key in (("Captured at", "captured_at"), ("Camera make", "make"), ("Camera model", "model"),
+    for label, key in (("Captured at", "captured_at"), ("Camera", "camera"),
                        ("Software", "software"), ("Video codec", "video_codec"), ("Encoder", "encoder")):
         if facts.get(key):
             out.append(f"- {label}: {md_text(facts[key])}")
@@ -418,7 +420,7 @@ def to_html(report: dict[str, Any], preview_jpeg: bytes | None = None) -> str:
     row("Claimed place", item.get("claimed_place"))
     row("Claimed date", item.get("claimed_date"))
     facts = report["facts"]
-    for label, key in (("Captured at", "captured_at"), ("Make", "make"), ("Model", "model"), ("Software", "software")):
+    for label, key in (("Captured at", "captured_at"), ("Camera", "camera"), ("Software", "software")):
         row(label, facts.get(key))
     gps = facts.get("gps")
     row("GPS", _coords(gps["lat"], gps["lon"]) if gps else "none")

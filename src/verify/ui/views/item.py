@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from verify.findings import camera_line
 from verify.models import Finding, Metadata
 from verify.report import earliest_match, findings_for, media_word, seen_date
 from verify.services import ItemView
@@ -22,7 +23,7 @@ from verify.ui.views.matching import match_outcome
 
 def key_facts(meta: Metadata, item: Any) -> list[tuple[str, str]]:
     gps = f"{meta.gps.lat:.6f}, {meta.gps.lon:.6f}" + (f" (alt {meta.gps.alt:.0f} m)" if meta.gps.alt is not None else "") if meta.gps else "none in the file"
-    camera = " ".join(x for x in (meta.make, meta.model) if x) or "not recorded"
+    camera = camera_line(meta.make, meta.model) or "not recorded"
     facts = [
         ("Captured at", (meta.captured_at + ("" if meta.captured_at_has_offset is not False else " (no time zone recorded)"))
          if meta.captured_at else "not recorded"),
