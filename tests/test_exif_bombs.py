@@ -352,3 +352,18 @@ def test_upload_path_takes_each_of_fifty_bombs(bomb_folder: dict[str, Path], sql
     finally:
         services.close()
     assert elapsed < FOLDER_S, f"50 hostile uploads took {elapsed:.1f} s"
+
+
+def test_a_maker_note_that_runs_into_other_directories_leaves_them_whole() -> None:
+    """A maker note declaring 400 entries laid out before the GPS, Interop and thumbnail
+    directories (as a Canon EOS REBEL T3i photo in the corpus does): its entries are cut where the
+    next directory starts, so its patches cannot change that directory's entries, and the standard
+    directories are read as if it were not there."""
+    spec = bombs.makernote_layout([bombs.ascii_entry(0x0006, "IMG:EOS 600D JPEG")], declared=400)
+    spec.ifds = {k: spec.ifds[k] for k in ("ifd0", "exif", "makernote", "gps", "interop", "ifd1")}
+    block = bombs.layout(spec)
+    tags, notes, quiet = exif_structure.exifread_tags(io.BytesIO(block), 0, len(block))
+    assert notes == [], notes
+    assert any("run into the GPS directory" in q for q in quiet), quiet
+    assert "GPS GPSLatitude" in tags and "Interoperability InteroperabilityIndex" in tags and "Thumbnail Compression" in tags
+    assert str(tags["MakerNote ImageType"]) == "IMG:EOS 600D JPEG"

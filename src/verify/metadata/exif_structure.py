@@ -78,7 +78,9 @@ class _Walk:
         self.result = StructureCheck()
         self.visited: dict[int, str] = {}
         self.make: str | None = None
-        self.kept: dict[int, tuple[int, bool]] = {}  # directory position -> (entries kept, cut short)
+        self.kept: dict[int, tuple[int, bool]] = {}
+        self.tables: list[tuple[int, int, str]] = []  # (start, end, name) of each directory's entry table
+        self.maker_entry: tuple[int, int, int, int, int, str] | None = None  # checked after all the others  # directory position -> (entries kept, cut short)
 
     # -- low-level -------------------------------------------------------------------------
 
@@ -118,20 +120,36 @@ class _Walk:
             self.note(f"The {name} directory leads back to the {self.visited[pos]} directory (a loop); it was not read again.")
             unlink()
             return None
+        inside = next((other for start, end, other in self.tables if start <= pos < end), None)
+        if inside is not None:
+            self.note(f"The {name} directory lies inside the {inside} directory's entries; it was not read.")
+            unlink()
+            return None
         self.visited[pos] = name
         declared = self.u16(pos, order)
         fits = (self.size - pos - 6) // 12  # entries that fit, leaving room for the next-directory link
         keep = min(declared, fits, MAX_ENTRIES)
+        # Directory tables must not overlap: the patches of one would change the entries of another.
+        runs_into = None
+        for start, _end, other in sorted(self.tables):
+            if pos < start < pos + 2 + 12 * keep + 4:
+                keep, runs_into = (start - pos - 6) // 12, other
+                break
         if keep < 0:
             self.note(f"The {name} directory lies outside the EXIF block (offset {at:,} of {self.size:,} bytes); it was not read.")
             unlink()
             return None
         if keep < declared:
-            why = (f"only {fits:,} fit in the {self.size:,}-byte EXIF block" if fits < min(declared, MAX_ENTRIES)
-                   else f"more than {MAX_ENTRIES:,} is not plausible")  # fmt: skip
+            if runs_into is not None:
+                why = f"they run into the {runs_into} directory"
+            elif fits < min(declared, MAX_ENTRIES):
+                why = f"only {fits:,} fit in the {self.size:,}-byte EXIF block"
+            else:
+                why = f"more than {MAX_ENTRIES:,} is not plausible"
             self.note(f"The {name} directory declares {declared:,} entries; {why}, so only the first {keep:,} were read.")
             self.patch(pos, keep, 2, order)
             self.patch(pos + 2 + 12 * keep, 0, 4, order)  # exifread finds the next link after the kept entries
+        self.tables.append((pos, pos + 2 + 12 * keep + 4, name))
         self.result.directories[name] = pos
         self.kept[pos] = (keep, keep < declared)
         entries = []
@@ -193,7 +211,7 @@ class _Walk:
                     self.sub_directory(_POINTERS[e[1]], e[0], e[2], e[3], e[4], order)
             note = next((e for e in entries if e[1] == 0x927C), None)
             if note is not None:
-                self.maker_note(*note, order)
+                self.maker_entry = (*note, order)  # after the standard directories, which take precedence
 
     # -- maker notes -----------------------------------------------------------------------
 
@@ -291,6 +309,8 @@ def check(read: Callable[[int, int], bytes], size: int) -> StructureCheck:
             walk.note("The EXIF block chains more than 16 directories; the rest were not read.")
             walk.patch(link, 0, 4)
             break
+    if walk.maker_entry is not None:
+        walk.maker_note(*walk.maker_entry)
     return walk.result
 
 
