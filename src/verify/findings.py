@@ -84,6 +84,7 @@ def evaluate(item: MediaItem | None, metadata: Metadata, matches: list[Match] | 
     lon = claim.claimed_lon if claim and claim.claimed_lon is not None else (item.claimed_lon if item else None)
     place = (claim.claimed_place if claim and claim.claimed_place else None) or (item.claimed_place if item else None)
     out: list[Finding] = []
+    out += _not_decoded(metadata)
     out += _stripped(metadata)
     out += _edited(metadata)
     out += _capture_vs_claim(metadata, claimed_date, item)
@@ -99,6 +100,18 @@ def evaluate(item: MediaItem | None, metadata: Metadata, matches: list[Match] | 
 
 def _d(iso: str) -> str:
     return iso.replace("T", " ")
+
+
+# -- the picture could not be decoded ------------------------------------------------------------
+
+
+def _not_decoded(m: Metadata) -> list[Finding]:
+    """Only the container was read: say so, so nobody takes "no match" for "not in the archive"."""
+    if not m.decode_error:
+        return []
+    return [Finding("picture_not_decoded", "caution", "The picture itself could not be decoded",
+                    f"{m.decode_error.rstrip('. ')}. The metadata shown comes from the file's container alone; no "
+                    "fingerprint was made, so the file was not compared with the archive and was not stored.")]  # fmt: skip
 
 
 # -- metadata stripped -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 from verify.config import Settings
 from verify.metadata import xmp as xmp_reader
 from verify.metadata.avchd import read_mdpm
-from verify.metadata.isobmff import read_movie_boxes
+from verify.metadata.isobmff import CODEC_NAMES, Track, read_movie_boxes
 from verify.metadata.parsing import clean_text, parse_iso6709, quicktime_datetime, raw_text
 from verify.models import GPS, Metadata
 
@@ -71,6 +71,9 @@ def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
                 meta.rotation = track.rotation
             if track.media_duration_s and track.media_duration_s > 0:
                 meta.duration_s = track.media_duration_s
+            _from_track_header(meta, track)
+        if not meta.duration_s and boxes.duration_s and boxes.duration_s > 0:
+            meta.duration_s = boxes.duration_s  # the movie header's own duration (mvhd)
         if boxes.loci is not None:
             tags.setdefault("loci", f"{boxes.loci.lat:+.6f}{boxes.loci.lon:+.6f}/")
         if boxes.xmp:
@@ -83,6 +86,27 @@ def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
     _location(meta, tags, boxes.loci if boxes else None)
     if meta.xmp:
         xmp_reader.apply(meta)
+
+
+def _from_track_header(meta: Metadata, track: Track) -> None:
+    """Size and codec from the boxes when PyAV found none (no decodable frames, no codec).
+
+    The sample entry's coded size first (what PyAV reports for a file it can open), else the
+    track header's display size (ExifTool's ImageWidth/ImageHeight).
+    """
+    if not meta.width or not meta.height:
+        if track.coded_width and track.coded_height:
+            meta.width, meta.height = track.coded_width, track.coded_height
+        elif track.width and track.height and track.width >= 1 and track.height >= 1:
+            meta.width, meta.height = round(track.width), round(track.height)
+    if not meta.video_codec and track.codec:
+        meta.video_codec = CODEC_NAMES.get(track.codec, clean_text(track.codec, 8))
+    if track.codec:
+        meta.raw.setdefault("QuickTime:CompressorID", raw_text(track.codec))
+    if track.samples is not None:
+        meta.raw.setdefault("QuickTime:VideoSampleCount", str(track.samples))
+        if track.samples == 0:
+            meta.fps = None  # no frames, no frame rate (FFmpeg guesses the time base)
 
 
 def _read_avchd(path: Path, meta: Metadata) -> None:
