@@ -72,6 +72,7 @@ _CAPTURE_DATES = (
     "QuickTime ContentCreateDate",
     "QuickTime CreateDate (UTC)",
     "AVCHD DateTimeOriginal",
+    "ASF CreationDate (UTC)",
 )
 _AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia")
 
@@ -355,6 +356,11 @@ def _c2pa(m: Metadata) -> list[Finding]:
         return [Finding("c2pa_absent", "info", "No Content Credentials: provenance unknown",
                         "The file carries no C2PA manifest. Most cameras and apps do not add one yet, so this is "
                         "not a warning sign; it only means there is no signed history to check.")]  # fmt: skip
+    if c.get("state") == "Unvalidated":
+        return [Finding("c2pa_unvalidated", "caution", "Content Credentials present but not validated",
+                        f"{c.get('summary') or 'A C2PA manifest store is present but was not validated.'} Not proof "
+                        "either way: the signed history could not be checked here, so neither trust nor distrust it "
+                        "until it is checked with another C2PA validator.")]  # fmt: skip
     if c.get("remote_only"):
         return [Finding("c2pa_remote", "info", "Content Credentials stored online (not checked)",
                         str(c.get("summary") or "The manifest is not embedded; it was not fetched."))]  # fmt: skip

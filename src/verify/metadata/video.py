@@ -12,6 +12,8 @@ from pathlib import Path
 
 from verify.config import Settings
 from verify.metadata import xmp as xmp_reader
+from verify.metadata.asf import CODEC_NAMES as ASF_CODECS
+from verify.metadata.asf import ASFError, read_asf_header
 from verify.metadata.avchd import read_mdpm
 from verify.metadata.isobmff import CODEC_NAMES, Track, read_movie_boxes
 from verify.metadata.parsing import clean_text, parse_iso6709, quicktime_datetime, raw_text
@@ -47,6 +49,8 @@ def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
     _read_streams(path, meta, tags)
     if meta.mime == "video/mp2t":
         _read_avchd(path, meta)
+    if meta.mime == "video/x-ms-asf":
+        _read_asf(path, meta)
     for key, value in tags.items():
         meta.raw.setdefault(f"QuickTime:{key}", raw_text(value))
     if tags or (boxes and boxes.found_moov):
@@ -107,6 +111,35 @@ def _from_track_header(meta: Metadata, track: Track) -> None:
         meta.raw.setdefault("QuickTime:VideoSampleCount", str(track.samples))
         if track.samples == 0:
             meta.fps = None  # no frames, no frame rate (FFmpeg guesses the time base)
+
+
+def _read_asf(path: Path, meta: Metadata) -> None:
+    """Windows Media: creation date, duration, picture size and codec from the ASF header."""
+    try:
+        header = read_asf_header(path)
+    except (OSError, ASFError) as exc:
+        meta.errors.append(f"The Windows Media header could not be read: {_reason(exc)}.")
+        return
+    meta.errors.extend(header.errors)
+    meta.sources.append("ASF")
+    if header.duration_s:
+        meta.duration_s = header.duration_s  # the header's own play duration, less its preroll
+    if not meta.width or not meta.height:
+        meta.width, meta.height = header.width, header.height
+    if header.codec:
+        meta.video_codec = meta.video_codec or ASF_CODECS.get(header.codec, header.codec.lower())
+    for key, value in (
+        ("CreationDate", header.created_utc), ("PlayDuration", header.play_duration_s), ("Preroll", header.preroll_s),
+        ("ImageWidth", header.width), ("ImageHeight", header.height), ("VideoCodecID", header.codec),
+        ("Title", header.title), ("Author", header.author),
+    ):  # fmt: skip
+        if value is not None:
+            meta.raw[f"ASF:{key}"] = raw_text(value)
+    if header.created_utc:
+        meta.dates["ASF CreationDate (UTC)"] = header.created_utc
+        if meta.captured_at is None:
+            meta.captured_at, meta.captured_at_has_offset = header.created_utc, True
+            meta.captured_at_source = "ASF CreationDate (UTC)"
 
 
 def _read_avchd(path: Path, meta: Metadata) -> None:
