@@ -142,7 +142,7 @@ def analyse(
     if failure is not None:
         reason = str(failure)
         if meta.raw.get("QuickTime:VideoSampleCount") == "0":
-            reason = reason.rstrip(". ") + " (the file holds no frames: an initialisation segment, such as the start of a DASH stream)."
+            reason = reason.rstrip(". ") + "; the header lists no frames (a DASH or HLS initialisation segment, or a movie whose media is missing)."
         meta.decode_error = reason
         # What the container says stands in for what the decoder would have measured.
         width, height = width or meta.width, height or meta.height

@@ -56,7 +56,7 @@ class ASFHeader:
         """What the clip lasts: the play duration less the preroll it includes (as FFmpeg and players)."""
         if self.play_duration_s is None:
             return None
-        value = self.play_duration_s - (self.preroll_s or 0.0)
+        value = round(self.play_duration_s - (self.preroll_s or 0.0), 6)
         return value if value > 0 else None
 
 
@@ -72,7 +72,8 @@ def filetime_utc(value: int) -> str | None:
         when = datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=value // 10)
     except OverflowError:
         return None
-    if not 1970 <= when.year <= 2200:
+    # FFmpeg writes the Unix epoch for "unknown" (ExifTool shows it as 0000:00:00): unset too.
+    if when <= datetime(1970, 1, 1, tzinfo=UTC) or when.year > 2200:
         return None
     return when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 

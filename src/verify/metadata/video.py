@@ -14,7 +14,7 @@ from verify.config import Settings
 from verify.metadata import xmp as xmp_reader
 from verify.metadata.asf import CODEC_NAMES as ASF_CODECS
 from verify.metadata.asf import ASFError, read_asf_header
-from verify.metadata.avchd import read_mdpm
+from verify.metadata.avchd import read_h264
 from verify.metadata.isobmff import CODEC_NAMES, Track, read_movie_boxes
 from verify.metadata.parsing import clean_text, parse_iso6709, quicktime_datetime, raw_text
 from verify.models import GPS, Metadata
@@ -145,10 +145,15 @@ def _read_asf(path: Path, meta: Metadata) -> None:
 def _read_avchd(path: Path, meta: Metadata) -> None:
     """Camcorder date, make and model from the H.264 stream's MDPM block (AVCHD)."""
     try:
-        found = read_mdpm(path)
+        facts = read_h264(path)
     except (OSError, ValueError, IndexError) as exc:
         meta.errors.append(f"The camcorder metadata (AVCHD) could not be read: {_reason(exc)}.")
         return
+    if facts.width and facts.height:
+        meta.raw["H264:ImageWidth"], meta.raw["H264:ImageHeight"] = str(facts.width), str(facts.height)
+        if not meta.width or not meta.height:
+            meta.width, meta.height = facts.width, facts.height
+    found = facts.mdpm
     if found is None:
         return
     meta.sources.append("AVCHD")
@@ -183,11 +188,16 @@ def _read_streams(path: Path, meta: Metadata, tags: dict[str, str]) -> None:
         meta.width, meta.height = (int(ctx.width) or None, int(ctx.height) or None) if ctx else (None, None)
         meta.video_codec = ctx.name if ctx else None
         rate = video.average_rate or video.guessed_rate
+        if not video.average_rate and rate and video.time_base and rate == 1 / video.time_base:
+            rate = None  # FFmpeg's guess when it saw no frames is the time base itself (1000, 90000 fps)
         meta.fps = round(float(rate), 3) if rate else None
         if video.duration is not None and video.time_base is not None and video.duration > 0:
             meta.duration_s = float(video.duration * video.time_base)
         elif container.duration and container.duration > 0:
             meta.duration_s = container.duration / 1_000_000
+        if not meta.width or not meta.height:
+            # No picture size means FFmpeg saw no usable frame: its rate and duration are guesses.
+            meta.fps = meta.duration_s = None
         for key, value in video.metadata.items():
             meta.raw[f"Track:{key}"] = raw_text(value)
             if key == "rotate" and str(value).lstrip("-").isdigit():
