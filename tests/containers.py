@@ -19,6 +19,14 @@ from pathlib import Path
 import numpy as np
 
 EPOCH_1904 = datetime(1904, 1, 1, tzinfo=UTC)
+
+
+def scene(seed: int, size: tuple[int, int]) -> np.ndarray:
+    """A smooth, detailed picture (random blocks, upscaled): something a perceptual hash can tell apart."""
+    from PIL import Image
+
+    small = np.random.default_rng(seed).integers(0, 255, (max(2, size[1] // 16), max(2, size[0] // 16), 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(small).resize(size, Image.Resampling.BICUBIC))
 EPOCH_1601 = datetime(1601, 1, 1, tzinfo=UTC)
 
 
@@ -81,8 +89,7 @@ def fragmented_mp4(path: Path, frames: int = 12, size: tuple[int, int] = (320, 2
     stream = out.add_stream("libx264", rate=25)
     stream.width, stream.height = size
     stream.pix_fmt = "yuv420p"
-    rng = np.random.default_rng(7)
-    base = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    base = scene(7, size)
     for i in range(frames):
         frame = av.VideoFrame.from_ndarray(np.roll(base, i * 4, axis=1), format="rgb24")
         for packet in stream.encode(frame):
@@ -106,8 +113,11 @@ def dash_init_segment(path: Path) -> bytes:
     raise AssertionError("PyAV wrote no movie fragment")
 
 
-def with_top_level_box(data: bytes, extra: bytes, after: bytes = b"ftyp") -> bytes:
-    """Insert a top-level box right after the first box of type ``after``."""
+def with_top_level_box(data: bytes, extra: bytes, after: bytes | None = None) -> bytes:
+    """Insert a top-level box right after the first box of type ``after`` (default: at the end,
+    where it moves no sample or item offset, so the picture still decodes)."""
+    if after is None:
+        return data + extra
     pos = 0
     while pos + 8 <= len(data):
         size, kind = struct.unpack_from(">I4s", data, pos)
@@ -310,8 +320,7 @@ def mpegts_with_sei(path: Path, sei: bytes, frames: int = 25, size: tuple[int, i
     stream = enc.add_stream("libx264", rate=25)
     stream.width, stream.height = size
     stream.pix_fmt = "yuv420p"
-    rng = np.random.default_rng(3)
-    base = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    base = scene(3, size)
     for i in range(frames):
         for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(base, i * 3, axis=0), format="rgb24")):
             enc.mux(packet)
@@ -391,8 +400,7 @@ def wmv_clip(path: Path, frames: int = 25, size: tuple[int, int] = (320, 240)) -
     stream = out.add_stream("wmv2", rate=25)
     stream.width, stream.height = size
     stream.pix_fmt = "yuv420p"
-    rng = np.random.default_rng(5)
-    base = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    base = scene(5, size)
     for i in range(frames):
         for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(base, i * 3, axis=1), format="rgb24")):
             out.mux(packet)
@@ -400,3 +408,117 @@ def wmv_clip(path: Path, frames: int = 25, size: tuple[int, int] = (320, 240)) -
         out.mux(packet)
     out.close()
     return path
+
+
+# -- HEIF with a damaged image item -----------------------------------------------------------
+
+
+def _children(data: bytes, start: int, end: int):  # type: ignore[no-untyped-def]
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        if size < 8:
+            return
+        yield kind, pos, pos + size
+        pos += size
+
+
+def damage_heif_primary_item(data: bytes) -> bytes:
+    """Overwrite the coded picture of the primary item (found through ``pitm`` and ``iloc``),
+    leaving every other item (EXIF, XMP) and every box intact: a HEIC whose image item is damaged."""
+    meta = next((s, e) for k, s, e in _children(data, 0, len(data)) if k == b"meta")
+    boxes = {k: (s, e) for k, s, e in _children(data, meta[0] + 12, meta[1])}
+    ps, _ = boxes[b"pitm"]
+    version = data[ps + 8]
+    primary = struct.unpack_from(">H" if version == 0 else ">I", data, ps + 12)[0]
+    ls, _ = boxes[b"iloc"]
+    version = data[ls + 8]
+    pos = ls + 12
+    sizes = data[pos] << 8 | data[pos + 1]
+    off_size, len_size, base_size = sizes >> 12, (sizes >> 8) & 0xF, (sizes >> 4) & 0xF
+    index_size = sizes & 0xF if version in (1, 2) else 0
+    pos += 2
+    count_fmt = ">H" if version < 2 else ">I"
+    count = struct.unpack_from(count_fmt, data, pos)[0]
+    pos += struct.calcsize(count_fmt)
+
+    def read(n: int) -> int:
+        nonlocal pos
+        value = int.from_bytes(data[pos : pos + n], "big") if n else 0
+        pos += n
+        return value
+
+    out = bytearray(data)
+    for _ in range(count):
+        item = read(2 if version < 2 else 4)
+        if version in (1, 2):
+            read(2)  # construction method
+        read(2)  # data reference index
+        base = read(base_size)
+        for _ in range(read(2)):
+            read(index_size)
+            offset, length = read(off_size), read(len_size)
+            if item == primary:
+                start = base + offset
+                # keep the first NAL length, scramble the rest: a decoder rejects it
+                out[start + 4 : start + length] = bytes((i * 37 + 11) & 0xFF for i in range(length - 4))
+    return bytes(out)
+
+
+# -- signing (a throwaway certificate chain) ---------------------------------------------------
+
+
+def sign_c2pa(mime: str, data: bytes, title: str = "signed") -> bytes:
+    """``data`` signed by c2pa-python with a fresh test CA and signer (not on any trust list)."""
+    import datetime as dt
+
+    import c2pa
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def build(subject: str, issuer: x509.Name | None, key, signer_key, ca: bool):  # type: ignore[no-untyped-def]
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        usage = x509.KeyUsage(not ca, False, False, False, False, ca, ca, False, False)
+        b = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer or name).public_key(key.public_key())
+             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+             .not_valid_after(now + dt.timedelta(days=30)).add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+             .add_extension(usage, critical=True).add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))  # fmt: skip
+        if not ca:
+            b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+            b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), critical=False)
+        return b.sign(signer_key, hashes.SHA256()), name
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca, ca_name = build("Test Root CA", None, ca_key, ca_key, True)
+    ee, _ = build("Test Signer", ca_name, key, ca_key, False)
+    pem = (ee.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)).decode()
+    signer = c2pa.Signer.from_callback(lambda d: key.sign(d, ec.ECDSA(hashes.SHA256())), c2pa.C2paSigningAlg.ES256, pem, None)
+    manifest = {"claim_generator_info": [{"name": "verify-tests", "version": "1.0"}], "title": title,
+                "assertions": [{"label": "c2pa.actions", "data": {"actions": [{"action": "c2pa.created",
+                                "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]}}]}  # fmt: skip
+    out = io.BytesIO()
+    with c2pa.Builder(manifest) as builder:
+        builder.sign(signer, mime, io.BytesIO(data), out)
+    return out.getvalue()
+
+
+def quicktime_clip(path: Path, frames: int = 12, size: tuple[int, int] = (160, 120)) -> bytes:
+    """A small decodable QuickTime movie (libx264 in ``mov``), written by PyAV."""
+    import av
+
+    out = av.open(str(path), "w", format="mov")
+    stream = out.add_stream("libx264", rate=25)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    base = scene(9, size)
+    for i in range(frames):
+        for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(base, i * 2, axis=1), format="rgb24")):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    return path.read_bytes()

@@ -65,7 +65,9 @@ def read(path: Path, mime: str | None) -> dict[str, Any] | None:
                     "summary": "The file points to Content Credentials stored online; they were not fetched (offline)."}  # fmt: skip
         if "JUMBF" in text and "no" in text.lower() and not where:
             return None
-        reason = clean_text(text.split(":")[0], 80) or "unreadable"
+        # "Other: required JUMBF box not found": the category, then what the SDK says went wrong.
+        category, _, detail = text.partition(":")
+        reason = clean_text(detail.strip() or category, 120) or "unreadable"
         return unvalidated(where or "found by the C2PA library", f"the manifest store cannot be read ({reason})")
     out = summarise(data, state, embedded)
     out["container"] = where
