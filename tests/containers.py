@@ -522,3 +522,26 @@ def quicktime_clip(path: Path, frames: int = 12, size: tuple[int, int] = (160, 1
         out.mux(packet)
     out.close()
     return path.read_bytes()
+
+
+def avi_clip(path: Path, frames: int = 25, size: tuple[int, int] = (160, 120)) -> bytes:
+    """A small decodable AVI (MPEG-4 part 2), written by PyAV."""
+    import av
+
+    out = av.open(str(path), "w", format="avi")
+    stream = out.add_stream("mpeg4", rate=25)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    base = scene(3, size)
+    for i in range(frames):
+        for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(base, i * 2, axis=1), format="rgb24")):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    return path.read_bytes()
+
+
+def riff_with_store(riff: bytes, store: bytes) -> bytes:
+    """The store as a ``C2PA`` chunk at the end of any RIFF file (WebP, AVI), RIFF size fixed."""
+    return webp_with_store(riff, store)

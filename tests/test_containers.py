@@ -347,6 +347,7 @@ def _c2pa_files(tmp_path: Path) -> dict[str, tuple[Path, Path, str]]:
     heic = encoded(im, "HEIF")
     mp4 = c.fragmented_mp4(tmp_path / "plain-frag.mp4").read_bytes()
     mov = c.quicktime_movie(created=CREATED, modified=MODIFIED, with_ftyp=True)
+    avi = c.avi_clip(tmp_path / "plain-src.avi")
     cases = {
         "jpg": (c.jpeg_with_store(jpeg, store), jpeg, "JPEG APP11 (3 segments)"),
         "png": (c.png_with_store(png, store), png, "PNG caBX chunk"),
@@ -355,11 +356,12 @@ def _c2pa_files(tmp_path: Path) -> dict[str, tuple[Path, Path, str]]:
         "heic": (c.with_top_level_box(heic, c.isobmff_c2pa_box(store)), heic, "HEIF uuid box"),
         "mp4": (c.with_top_level_box(mp4, c.isobmff_c2pa_box(store)), mp4, "MP4 uuid box"),
         "mov": (c.with_top_level_box(mov, c.isobmff_c2pa_box(store), after=b"ftyp"), mov, "MOV uuid box"),
+        "avi": (c.riff_with_store(avi, store), avi, "AVI C2PA chunk"),
     }
     return {ext: (write(tmp_path / f"with.{ext}", a), write(tmp_path / f"plain.{ext}", b), where) for ext, (a, b, where) in cases.items()}
 
 
-@pytest.mark.parametrize("ext", ["jpg", "png", "webp", "tif", "heic", "mp4", "mov"])
+@pytest.mark.parametrize("ext", ["jpg", "png", "webp", "tif", "heic", "mp4", "mov", "avi"])
 def test_c2pa_present_but_not_validated_is_not_absent(tmp_path: Path, sqlite_settings: Settings, ours, exiftool, ext: str) -> None:  # type: ignore[no-untyped-def]
     with_store, plain, where = _c2pa_files(tmp_path)[ext]
     m = ours(with_store, sqlite_settings).metadata
