@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, strategies as st
+from hypothesis import settings as hsettings
 from PIL import Image
 
 import containers as c
@@ -462,3 +464,56 @@ def test_hostile_container_sizes_cost_an_error_not_a_walk(tmp_path: Path, sqlite
             assert a.fingerprints == [] or a.decode_error is None, name
             assert a.metadata.c2pa is None or a.metadata.c2pa["state"] == "Unvalidated", name
         assert time.perf_counter() - started < 20, f"{name} took too long"  # a hang detector, not a timing
+
+
+# -- mutated containers: the hand-written readers never raise -----------------------------------
+
+
+_SEEDS: dict[str, bytes] = {}
+
+
+def _seed_files(tmp: Path) -> dict[str, bytes]:
+    if not _SEEDS:
+        store = c.jumbf_store(padding=1500)
+        im = picture(8)
+        _SEEDS.update({
+            "old.mov": c.with_top_level_box(c.quicktime_movie(created=CREATED, modified=MODIFIED, rotation=90), c.isobmff_c2pa_box(store)),
+            "clip.mts": c.avchd_clip(c.h264_parameter_sets() + c.mdpm_sei(c.sony_mdpm())),
+            "old.wmv": c.asf_header(created=CREATED, play_s=5, preroll_ms=100, width=320, height=240),
+            "c2pa.jpg": c.jpeg_with_store(encoded(im, "JPEG"), store),
+            "c2pa.png": c.png_with_store(encoded(im, "PNG"), store),
+            "c2pa.tif": c.tiff_with_store(im, store),
+        })  # fmt: skip
+    return _SEEDS
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_containers_never_raise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: st.DataObject) -> None:
+    from verify.config import load_settings
+    from verify.metadata.asf import ASFError, read_asf_header
+    from verify.metadata.avchd import read_h264
+    from verify.metadata.c2pa_presence import find_manifest_store
+
+    monkeypatch.setattr(exiftool_module, "available", lambda: False)
+    seeds = _seed_files(tmp_path)
+    name = data.draw(st.sampled_from(sorted(seeds)))
+    buf = bytearray(seeds[name])
+    for _ in range(data.draw(st.integers(1, 12))):
+        pos = data.draw(st.integers(0, len(buf) - 1))
+        buf[pos] = data.draw(st.sampled_from([0, 1, 0x7F, 0x80, 0xFF, data.draw(st.integers(0, 255))]))
+    if data.draw(st.booleans()):
+        buf = buf[: data.draw(st.integers(1, len(buf)))]
+    path = write(tmp_path / name, bytes(buf))
+    find_manifest_store(path, None)
+    read_h264(path)
+    try:
+        read_asf_header(path)
+    except ASFError:
+        pass
+    try:
+        sniffed = sniff_file(path)
+    except VerifyError:
+        return
+    m = metadata.read(path, sniffed, load_settings(data_dir=tmp_path / "data"))
+    assert isinstance(m.errors, list)
