@@ -545,3 +545,16 @@ def avi_clip(path: Path, frames: int = 25, size: tuple[int, int] = (160, 120)) -
 def riff_with_store(riff: bytes, store: bytes) -> bytes:
     """The store as a ``C2PA`` chunk at the end of any RIFF file (WebP, AVI), RIFF size fixed."""
     return webp_with_store(riff, store)
+
+
+def jxl_with_store(image, store: bytes) -> bytes:  # type: ignore[no-untyped-def]
+    """A JPEG XL file in its container form (signature, ``ftyp``, codestream) with the store as
+    a top-level ``jumb`` box, as the C2PA specification places it."""
+    import pillow_jxl  # noqa: F401  (registers the JXL plugin)
+
+    buf = io.BytesIO()
+    image.save(buf, "JXL")
+    codestream = buf.getvalue()
+    assert codestream[:2] == b"\xff\x0a"  # a bare codestream, wrapped here
+    signature = struct.pack(">I4s", 12, b"JXL ") + b"\r\n\x87\n"
+    return signature + box(b"ftyp", b"jxl " + b"\0\0\0\0" + b"jxl ") + store + box(b"jxlc", codestream)

@@ -405,6 +405,17 @@ def test_signed_files_are_found_by_the_container_walk(tmp_path: Path, sqlite_set
     assert m.c2pa is not None and m.c2pa["container"] == where and m.c2pa["valid"] is True, m.c2pa
 
 
+def test_c2pa_in_jpeg_xl_container(tmp_path: Path, exiftool) -> None:  # type: ignore[no-untyped-def]
+    """JPEG XL keeps the store in a top-level ``jumb`` box; ExifTool finds the same one."""
+    from verify.metadata.c2pa_presence import find_manifest_store
+
+    path = write(tmp_path / "c2pa.jxl", c.jxl_with_store(picture(3), c.jumbf_store()))
+    assert find_manifest_store(path, "image/jxl") == "JPEG XL jumb box"
+    assert exiftool(path).get("JUMBF:JUMDLabel") == "c2pa"
+    plain = write(tmp_path / "plain.jxl", c.jxl_with_store(picture(3), b""))
+    assert find_manifest_store(plain, "image/jxl") is None
+
+
 # -- bounded walks: declared sizes never walked past the end -------------------------------------------
 
 

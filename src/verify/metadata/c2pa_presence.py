@@ -12,6 +12,7 @@ validated" must never read as "absent". So the places the C2PA specification (2.
 | HEIF/HEIC/AVIF, MP4, MOV (ISO BMFF) | a top-level ``uuid`` box with the C2PA UUID ``D8FEC3D6-1B0E-483C-9297-5828877EC481`` |
 | WebP, AVI (RIFF) | a ``C2PA`` chunk |
 | TIFF (and DNG) | tag 0xCD41 in IFD0 |
+| JPEG XL (container form) | a top-level ``jumb`` box holding the store |
 
 Every walk is bounded by the file's size and a cap on the number of segments, chunks or boxes:
 a declared length past the end stops the walk, it never seeks beyond it or loops.
@@ -48,6 +49,8 @@ def find_manifest_store(path: Path, mime: str | None) -> str | None:
                 return _riff(fh, size, head[8:12].decode("latin-1").strip() or "RIFF")
             if head[:4] in (b"II*\x00", b"MM\x00*"):
                 return _tiff(fh, size, head[:2] == b"II")
+            if head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":
+                return _isobmff(fh, size, "image/jxl")
             if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"uuid", b"meta"):
                 return _isobmff(fh, size, mime)
     except (OSError, struct.error, ValueError):
@@ -163,6 +166,8 @@ def _isobmff(fh: BinaryIO, size: int, mime: str | None) -> str | None:
             box_size = size - pos
         if box_size < header or pos + box_size > size:
             break
+        if kind == b"jumb" and mime == "image/jxl" and _is_store(struct.pack(">I4s", box_size, kind) + fh.read(64)):
+            return "JPEG XL jumb box"
         if kind == b"uuid" and box_size >= header + 16 and fh.read(16) == C2PA_UUID:
             label = "HEIF" if mime and mime.startswith("image/") else ("MOV" if mime == "video/quicktime" else "MP4")
             return f"{label} uuid box"
