@@ -171,6 +171,17 @@ def test_avchd_clip_decodable_with_camera(tmp_path: Path, sqlite_settings: Setti
     assert (m.width, m.height) == (et["H264:ImageWidth"], et["H264:ImageHeight"]) == (320, 240)
 
 
+def test_mdpm_after_other_sei_messages(tmp_path: Path) -> None:
+    """An SEI NAL unit whose MDPM message follows picture timing and an encoder's own user data."""
+    from verify.metadata.avchd import read_mdpm
+
+    sei = c.mdpm_sei(c.sony_mdpm())
+    other = bytes([1, 3, 1, 2, 3]) + bytes([5, 20]) + bytes(range(16)) + b"x264"  # timing, then foreign user data
+    combined = sei[:5] + c.escape_rbsp(other) + sei[5:]
+    found = read_mdpm(write(tmp_path / "multi.mts", c.avchd_clip(combined)))
+    assert found is not None and (found.make, found.model) == ("Sony", "HDR-CX240E")
+
+
 def test_mdpm_of_other_makers_has_no_model(tmp_path: Path) -> None:
     """Panasonic puts other data in 0xE4-0xE6; like ExifTool, only Sony's model is read."""
     from verify.metadata.avchd import read_mdpm

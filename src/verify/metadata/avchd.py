@@ -278,10 +278,9 @@ def _mdpm_payload(sei: bytes) -> bytes | None:
                 break
         if pos + size > end:
             return None
-        if kind == 5:
-            body = sei[pos : pos + size]
-            return body[len(MDPM_MARKER) :] if body.startswith(MDPM_MARKER) else None
-        pos += size
+        if kind == 5 and sei.startswith(MDPM_MARKER, pos):
+            return sei[pos + len(MDPM_MARKER) : pos + size]
+        pos += size  # another message (picture timing, an encoder's own user data): skip it
     return None
 
 
