@@ -558,3 +558,24 @@ def jxl_with_store(image, store: bytes) -> bytes:  # type: ignore[no-untyped-def
     assert codestream[:2] == b"\xff\x0a"  # a bare codestream, wrapped here
     signature = struct.pack(">I4s", 12, b"JXL ") + b"\r\n\x87\n"
     return signature + box(b"ftyp", b"jxl " + b"\0\0\0\0" + b"jxl ") + store + box(b"jxlc", codestream)
+
+
+def long_clip(path: Path, seconds: int = 40, size: tuple[int, int] = (320, 240), creation_time: str | None = None) -> Path:
+    """A longer MOV (libx264, ultrafast), slow enough to fingerprint that a tiny time limit stops it."""
+    import av
+
+    out = av.open(str(path), "w", format="mov")
+    if creation_time:
+        out.metadata["creation_time"] = creation_time
+    stream = out.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    base = scene(11, size)
+    for i in range(seconds * 25):
+        frame = av.VideoFrame.from_ndarray(np.roll(base, (i * 3) % size[0], axis=1), format="rgb24")
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    return path

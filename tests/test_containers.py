@@ -293,6 +293,21 @@ def test_cli_meta_reports_metadata_and_the_decode_failure(tmp_path: Path, undeco
     assert human.returncode == 0 and "rotation     90" in human.stdout and "could not be decoded" in human.stderr
 
 
+def test_cli_meta_keeps_the_metadata_when_the_decoder_is_stopped(tmp_path: Path) -> None:
+    """A decoder stopped by the time limit does not cost the metadata: it is read again, alone."""
+    path = c.long_clip(tmp_path / "long.mov", creation_time="2020-01-02T03:04:05.000000Z")
+    env = dict(_env(tmp_path), VERIFY_DECODE_TIMEOUT="0.1")
+    result = _verify(["meta", "--json", str(path)], env)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert "took longer than 0.1 seconds" in record["error"] and "container metadata was read" in record["error"]
+    assert (record["width"], record["height"], record["video_codec"]) == (320, 240, "h264")
+    assert record["captured_at"] == "2020-01-02T03:04:05+00:00" and record["duration_s"] == pytest.approx(40, abs=0.1)
+    # with a normal limit the same file decodes, and error is null
+    normal = json.loads(_verify(["meta", "--json", str(path)], _env(tmp_path)).stdout)
+    assert normal["error"] is None and normal["captured_at"] == record["captured_at"]
+
+
 def test_cli_index_and_match_refuse_undecodable_files_and_store_nothing(
     tmp_path: Path, undecodable: dict[str, Path], db_url: str | None
 ) -> None:

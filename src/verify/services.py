@@ -16,7 +16,7 @@ from typing import BinaryIO
 from verify import fingerprints as fingerprinting
 from verify import metadata as metadata_reader
 from verify.config import Settings
-from verify.errors import NotAllowed, StoreError, TooLarge, UnreadableMedia, VerifyError
+from verify.errors import NotAllowed, StoreError, TooLarge, UnreadableMedia, UnsupportedMedia, VerifyError
 from verify.matching import MatchOutcome, Matcher
 from verify.media import Sniffed, open_image, probe_video, sniff_file
 from verify.models import (
@@ -152,14 +152,50 @@ def analyse(
     return Analysis(digest, size, sniffed.kind, sniffed.mime, width, height, duration, meta, fps)
 
 
+#: The metadata readers' own time limit when the decoder had to be stopped: they are bounded
+#: walks and header reads, seconds at most, so a decoder that hung does not cost the metadata.
+METADATA_ONLY_TIMEOUT_S = 30.0
+
+
+def read_without_decoding(path: Path, settings: Settings, reason: str) -> Analysis:
+    """The container metadata alone, nothing decoded: for a file whose decoder hung or crashed.
+
+    ``reason`` is why the full analysis stopped; it becomes the ``decode_error``.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UnreadableMedia(f"The file cannot be read: {exc.strerror or 'access denied'}.") from exc
+    if size > settings.max_file_bytes:
+        raise TooLarge(f"The file is larger than the limit of {settings.max_file_bytes / 1024**2:,.0f} MB.")
+    sniffed = sniff_file(path)
+    meta = metadata_reader.read(path, sniffed, settings)
+    meta.decode_error = reason
+    return Analysis(sha256_file(path), size, sniffed.kind, sniffed.mime, meta.width, meta.height, meta.duration_s,
+                    meta, [], decode_error=reason)  # fmt: skip
+
+
 def analyse_for_metadata(path: Path, settings: Settings) -> Analysis:
     """``analyse`` in the decoding sandbox, keeping the metadata of a picture that fails to decode.
 
-    What ``verify meta`` runs: the query side (no archive crops), bounded like every decode.
+    What ``verify meta`` runs: the query side (no archive crops), bounded like every decode. When
+    the sandbox had to stop the decoder (time limit, crash, memory ceiling), the metadata is read
+    again without decoding anything, in a fresh worker with a limit of its own; if that fails too,
+    the first error stands.
     """
     from verify.sandbox import default_sandbox
 
-    return default_sandbox(settings).call(analyse, Path(path), settings, for_archive=False, keep_undecodable=True)  # type: ignore[no-any-return]
+    box = default_sandbox(settings)
+    try:
+        return box.call(analyse, Path(path), settings, for_archive=False, keep_undecodable=True)  # type: ignore[no-any-return]
+    except UnsupportedMedia:
+        raise
+    except (UnreadableMedia, TooLarge) as first:
+        limit = min(METADATA_ONLY_TIMEOUT_S, max(5.0, settings.decode_timeout_s))
+        try:
+            return box.call(read_without_decoding, Path(path), settings, str(first), timeout_s=limit)  # type: ignore[no-any-return]
+        except VerifyError:
+            raise first from None
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -561,6 +597,7 @@ __all__ = [
     "Sniffed",
     "analyse",
     "analyse_for_metadata",
+    "read_without_decoding",
     "require_actor",
     "safe_filename",
 ]
