@@ -398,20 +398,14 @@ def test_c2pa_reading_is_offline() -> None:
 
 def test_avchd_mdpm_block(tmp_path: Path) -> None:
     """Date with zone and DST, make code and model from an AVCHD camcorder's H.264 SEI."""
-    from verify.metadata.avchd import MDPM_MARKER, read_mdpm
+    import containers
+
+    from verify.metadata.avchd import read_mdpm
 
     entries = [(0x13, b"\x13\x10\x00\x00"), (0x18, b"\x44\x20\x19\x04"), (0x19, b"\x24\x22\x24\x00"),
                (0xE0, b"\x01\x08\x31\x00"), (0xE4, b"ILCE"), (0xE5, b"-7M3"), (0xE6, b"\x00\x00\x00\x00")]  # fmt: skip
-    block = bytes([len(entries)]) + b"".join(bytes([tag]) + data for tag, data in entries)
-    escaped = bytearray()
-    zeros = 0
-    for b in block:  # what the encoder does: never three bytes 00 00 0x (x <= 3) in a NAL unit
-        if zeros >= 2 and b <= 3:
-            escaped.append(3)
-            zeros = 0
-        escaped.append(b)
-        zeros = zeros + 1 if b == 0 else 0
-    path = write(tmp_path / "clip.mts", b"\x47" * 500 + MDPM_MARKER + bytes(escaped) + b"\x80" * 100)
+    # a transport stream (192-byte packets), the SEI split across packets, emulation-prevention bytes in it
+    path = write(tmp_path / "clip.mts", containers.avchd_clip(b"\x00" * 300 + containers.mdpm_sei(entries)))
     found = read_mdpm(path)
     assert found is not None
     assert (found.captured_at, found.has_offset, found.dst) == ("2019-04-24T22:24:00+02:00", True, True)

@@ -33,6 +33,7 @@ from verify.sandbox import analyse_isolated
 MEDIA_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jxl",
     ".mp4", ".mov", ".m4v", ".3gp", ".3g2", ".mts", ".m2ts", ".ts", ".avi", ".mkv", ".webm",
+    ".wmv", ".asf",
 }  # fmt: skip
 
 
@@ -417,12 +418,22 @@ def _print_match(record: dict[str, Any]) -> None:
             )
 
 
-def _analyse_each(paths: tuple[str, ...], settings: Settings) -> Iterator[tuple[str, Analysis | None, str | None]]:
+def _analyse_each(
+    paths: tuple[str, ...], settings: Settings, *, keep_undecodable: bool = False
+) -> Iterator[tuple[str, Analysis | None, str | None]]:
+    """Analyse each file; with ``keep_undecodable`` a picture that fails to decode still yields
+    its metadata, with the decode failure as the error."""
+    from verify.services import analyse_for_metadata, not_decoded_message
+
     for path, problem in _walk(paths):
         if problem:
             yield str(path), None, problem
             continue
         try:
+            if keep_undecodable:
+                found = analyse_for_metadata(path, settings)
+                yield str(path), found, not_decoded_message(found.decode_error) if found.decode_error else None
+                continue
             yield str(path), analyse_isolated(path, settings, for_archive=False), None
         except VerifyError as exc:
             yield str(path), None, str(exc)
@@ -437,16 +448,17 @@ def meta(paths: tuple[str, ...], as_json: bool) -> None:
     """Print what files say about themselves (EXIF, GPS, capture time, container data)."""
     settings = load_settings()
     failures = total = 0
-    for path, analysis, error in _analyse_each(paths, settings):
+    for path, analysis, error in _analyse_each(paths, settings, keep_undecodable=True):
         total += 1
-        failures += error is not None
+        failures += analysis is None  # a picture that failed to decode still gave its metadata
         record = meta_json(path, analysis, error)
         if as_json:
             _emit(record)
             continue
         if error:
             click.echo(f"{_printable(path)}: {error}", err=True)
-            continue
+            if analysis is None:
+                continue
         click.echo(_printable(path))
         record["camera"] = camera_line(record.get("make"), record.get("model"))  # one name, as the report says it
         for key in ("sha256", "kind", "mime", "width", "height", "captured_at", "camera", "software", "orientation", "gps", "duration_s", "fps", "video_codec", "rotation"):

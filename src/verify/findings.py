@@ -72,6 +72,7 @@ _CAPTURE_DATES = (
     "QuickTime ContentCreateDate",
     "QuickTime CreateDate (UTC)",
     "AVCHD DateTimeOriginal",
+    "ASF CreationDate (UTC)",
 )
 _AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia")
 
@@ -103,6 +104,7 @@ def evaluate(item: MediaItem | None, metadata: Metadata, matches: list[Match] | 
     lon = claim.claimed_lon if claim and claim.claimed_lon is not None else (item.claimed_lon if item else None)
     place = (claim.claimed_place if claim and claim.claimed_place else None) or (item.claimed_place if item else None)
     out: list[Finding] = []
+    out += _not_decoded(metadata)
     out += _stripped(metadata)
     out += _edited(metadata)
     out += _capture_vs_claim(metadata, claimed_date, item)
@@ -118,6 +120,18 @@ def evaluate(item: MediaItem | None, metadata: Metadata, matches: list[Match] | 
 
 def _d(iso: str) -> str:
     return iso.replace("T", " ")
+
+
+# -- the picture could not be decoded ------------------------------------------------------------
+
+
+def _not_decoded(m: Metadata) -> list[Finding]:
+    """Only the container was read: say so, so nobody takes "no match" for "not in the archive"."""
+    if not m.decode_error:
+        return []
+    return [Finding("picture_not_decoded", "caution", "The picture itself could not be decoded",
+                    f"{m.decode_error.rstrip('. ')}. The metadata shown comes from the file's container alone; no "
+                    "fingerprint was made, so the file was not compared with the archive and was not stored.")]  # fmt: skip
 
 
 # -- metadata stripped -------------------------------------------------------------------------
@@ -361,6 +375,11 @@ def _c2pa(m: Metadata) -> list[Finding]:
         return [Finding("c2pa_absent", "info", "No Content Credentials: provenance unknown",
                         "The file carries no C2PA manifest. Most cameras and apps do not add one yet, so this is "
                         "not a warning sign; it only means there is no signed history to check.")]  # fmt: skip
+    if c.get("state") == "Unvalidated":
+        return [Finding("c2pa_unvalidated", "caution", "Content Credentials present but not validated",
+                        f"{c.get('summary') or 'A C2PA manifest store is present but was not validated.'} Not proof "
+                        "either way: the signed history could not be checked here, so neither trust nor distrust it "
+                        "until it is checked with another C2PA validator.")]  # fmt: skip
     if c.get("remote_only"):
         return [Finding("c2pa_remote", "info", "Content Credentials stored online (not checked)",
                         str(c.get("summary") or "The manifest is not embedded; it was not fetched."))]  # fmt: skip

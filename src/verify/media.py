@@ -79,7 +79,11 @@ VIDEO_MIMES = {
     "video/x-msvideo",
     "video/x-matroska",
     "video/webm",
+    "video/x-ms-asf",
 }
+
+#: The ASF Header Object's GUID (Windows Media .wmv/.asf), as it appears in the file.
+_ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,8 @@ def sniff_bytes(head: bytes) -> Sniffed:
         return Sniffed("image", "image/webp")
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return Sniffed("video", "video/x-msvideo")
+    if head[:16] == _ASF_HEADER:
+        return Sniffed("video", "video/x-ms-asf")
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return Sniffed("image", "image/tiff")
     if head[:2] == b"\xff\x0a" or head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":

@@ -141,6 +141,8 @@ class Metadata:
     thumbnail_rotated: int | None = None  # degrees the thumbnail must turn to match (rotated after capture)
     exiftool: dict[str, str] = field(default_factory=dict)  # values only ExifTool (>= 13) added
     raw: dict[str, str] = field(default_factory=dict)
+    # Issue 11: why the picture itself could not be decoded, when only the container was read.
+    decode_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,7 +16,7 @@ from typing import BinaryIO
 from verify import fingerprints as fingerprinting
 from verify import metadata as metadata_reader
 from verify.config import Settings
-from verify.errors import NotAllowed, StoreError, TooLarge, UnreadableMedia, VerifyError
+from verify.errors import NotAllowed, StoreError, TooLarge, UnreadableMedia, UnsupportedMedia, VerifyError
 from verify.matching import MatchOutcome, Matcher
 from verify.media import Sniffed, open_image, probe_video, sniff_file
 from verify.models import (
@@ -35,7 +35,13 @@ from verify.store import BlobStore, ItemFilter, NewItem, Staged, Store, sha256_f
 
 @dataclass
 class Analysis:
-    """Everything computed from a file's bytes, before anything is stored."""
+    """Everything computed from a file's bytes, before anything is stored.
+
+    ``decode_error`` is set when the picture itself could not be decoded (damaged frames, a DASH
+    init segment with no samples, a codec FFmpeg lacks) although the container's metadata was
+    read: such an analysis carries no fingerprints and is never stored (``Services.store_analysis``
+    refuses it), but ``verify meta`` still reports everything the file says about itself.
+    """
 
     sha256: str
     bytes: int
@@ -46,13 +52,40 @@ class Analysis:
     duration_s: float | None
     metadata: Metadata
     fingerprints: list[Fingerprint]
+    decode_error: str | None = None
+    decode_error_type: str = "UnreadableMedia"  # TooLarge when a limit refused the decode
+
+    def decode_refusal(self) -> VerifyError | None:
+        """The error that keeps this file out of the archive and the matcher, or ``None``."""
+        if self.decode_error is None:
+            return None
+        cls = TooLarge if self.decode_error_type == "TooLarge" else UnreadableMedia
+        return cls(not_decoded_message(self.decode_error))
 
 
-def analyse(path: Path, settings: Settings, *, sha256: str | None = None, for_archive: bool = True) -> Analysis:
+def not_decoded_message(reason: str) -> str:
+    """One sentence for the ``error`` field: why the picture failed, and what that means."""
+    reason = reason.rstrip(". ")
+    return (
+        f"The picture itself could not be decoded ({reason}). Its container metadata was read, "
+        "but no fingerprint was made: it cannot be matched or stored."
+    )
+
+
+def analyse(
+    path: Path, settings: Settings, *, sha256: str | None = None, for_archive: bool = True, keep_undecodable: bool = False
+) -> Analysis:
     """Sniff, validate, read metadata and fingerprint one file. Pure apart from reading the file.
 
+    Metadata does not depend on decoding the pixels: the header check and the fingerprints run
+    first, and when either fails the container metadata is still read. With
+    ``keep_undecodable`` such a file comes back as an ``Analysis`` whose ``decode_error`` says
+    why (and no fingerprints); without it the decode failure is raised as before, so callers
+    that need pixels (ingest, match, hash) keep their contract.
+
     Raises ``VerifyError`` subclasses only; any other exception from a codec is turned into an
-    ``UnreadableMedia`` so callers can report it per file and carry on.
+    ``UnreadableMedia`` so callers can report it per file and carry on. A file too large to read
+    or of no recognised type raises either way: there is no container to read.
     """
     try:
         size = path.stat().st_size
@@ -62,9 +95,18 @@ def analyse(path: Path, settings: Settings, *, sha256: str | None = None, for_ar
         raise TooLarge(f"The file is larger than the limit of {settings.max_file_bytes / 1024**2:,.0f} MB.")
     try:
         sniffed = sniff_file(path)
-        width: int | None
-        height: int | None
-        duration: float | None = None
+    except VerifyError:
+        raise
+    except PermissionError as exc:
+        raise UnreadableMedia("The file cannot be read: permission denied.") from exc
+    except OSError as exc:
+        raise UnreadableMedia(f"The file cannot be read: {exc.strerror or 'read error'}.") from exc
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    fps: list[Fingerprint] = []
+    failure: VerifyError | None = None
+    try:
         if sniffed.kind == "image":
             with open_image(path, settings.max_image_pixels) as im:
                 width, height = im.size
@@ -72,19 +114,88 @@ def analyse(path: Path, settings: Settings, *, sha256: str | None = None, for_ar
             info = probe_video(path, settings.max_video_pixels, settings.max_video_seconds)
             width, height, duration = info.width, info.height, info.duration_s
         fps = fingerprinting.compute(path, sniffed, settings, for_archive=for_archive)
-        meta = metadata_reader.read(path, sniffed, settings)
+    except VerifyError as exc:
+        failure = exc
+    except MemoryError:
+        failure = TooLarge("The file needs more memory to decode than is safe.")
+    except PermissionError:
+        raise UnreadableMedia("The file cannot be read: permission denied.") from None
+    except Exception as exc:
+        failure = UnreadableMedia(f"The file is damaged and cannot be read ({type(exc).__name__}).")
+    if failure is not None:
+        if not keep_undecodable:
+            raise failure
+        fps = []
+    try:
+        meta = metadata_reader.read(path, sniffed, settings)  # never raises for a metadata problem
         digest = sha256 or sha256_file(path)
     except VerifyError:
         raise
     except MemoryError as exc:
-        raise TooLarge("The file needs more memory to decode than is safe.") from exc
+        raise TooLarge("The file needs more memory to read than is safe.") from exc
     except PermissionError as exc:
         raise UnreadableMedia("The file cannot be read: permission denied.") from exc
     except Exception as exc:
         raise UnreadableMedia(f"The file is damaged and cannot be read ({type(exc).__name__}).") from exc
     if meta.width is None:
         meta.width, meta.height = width, height
+    if failure is not None:
+        reason = str(failure)
+        if meta.raw.get("QuickTime:VideoSampleCount") == "0":
+            reason = reason.rstrip(". ") + "; the header lists no frames (a DASH or HLS initialisation segment, or a movie whose media is missing)."
+        meta.decode_error = reason
+        # What the container says stands in for what the decoder would have measured.
+        width, height = width or meta.width, height or meta.height
+        duration = duration or meta.duration_s
+        return Analysis(digest, size, sniffed.kind, sniffed.mime, width, height, duration, meta, [],
+                        decode_error=reason, decode_error_type=type(failure).__name__)  # fmt: skip
     return Analysis(digest, size, sniffed.kind, sniffed.mime, width, height, duration, meta, fps)
+
+
+#: The metadata readers' own time limit when the decoder had to be stopped: they are bounded
+#: walks and header reads, seconds at most, so a decoder that hung does not cost the metadata.
+METADATA_ONLY_TIMEOUT_S = 30.0
+
+
+def read_without_decoding(path: Path, settings: Settings, reason: str) -> Analysis:
+    """The container metadata alone, nothing decoded: for a file whose decoder hung or crashed.
+
+    ``reason`` is why the full analysis stopped; it becomes the ``decode_error``.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UnreadableMedia(f"The file cannot be read: {exc.strerror or 'access denied'}.") from exc
+    if size > settings.max_file_bytes:
+        raise TooLarge(f"The file is larger than the limit of {settings.max_file_bytes / 1024**2:,.0f} MB.")
+    sniffed = sniff_file(path)
+    meta = metadata_reader.read(path, sniffed, settings)
+    meta.decode_error = reason
+    return Analysis(sha256_file(path), size, sniffed.kind, sniffed.mime, meta.width, meta.height, meta.duration_s,
+                    meta, [], decode_error=reason)  # fmt: skip
+
+
+def analyse_for_metadata(path: Path, settings: Settings) -> Analysis:
+    """``analyse`` in the decoding sandbox, keeping the metadata of a picture that fails to decode.
+
+    What ``verify meta`` runs: the query side (no archive crops), bounded like every decode. When
+    the sandbox had to stop the decoder (time limit, crash, memory ceiling), the metadata is read
+    again without decoding anything, in a fresh worker with a limit of its own; if that fails too,
+    the first error stands.
+    """
+    from verify.sandbox import default_sandbox
+
+    box = default_sandbox(settings)
+    try:
+        return box.call(analyse, Path(path), settings, for_archive=False, keep_undecodable=True)  # type: ignore[no-any-return]
+    except UnsupportedMedia:
+        raise
+    except (UnreadableMedia, TooLarge) as first:
+        limit = min(METADATA_ONLY_TIMEOUT_S, max(5.0, settings.decode_timeout_s))
+        try:
+            return box.call(read_without_decoding, Path(path), settings, str(first), timeout_s=limit)  # type: ignore[no-any-return]
+        except VerifyError:
+            raise first from None
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -174,7 +285,11 @@ class Services:
         self.store.close()
 
     def analyse(self, path: Path, *, sha256: str | None = None, for_archive: bool = True) -> Analysis:
-        """``analyse`` in the sandbox when this desk isolates decoding, else in this process."""
+        """``analyse`` in the sandbox when this desk isolates decoding, else in this process.
+
+        A picture that cannot be decoded raises here, as before (ingest and match need pixels);
+        ``verify meta`` calls ``analyse(..., keep_undecodable=True)`` for the metadata alone.
+        """
         if self.sandbox is not None:
             return self.sandbox.analyse(path, self.settings, sha256=sha256, for_archive=for_archive)
         return analyse(path, self.settings, sha256=sha256, for_archive=for_archive)
@@ -213,7 +328,14 @@ class Services:
     def store_analysis(
         self, analysis: Analysis, staged: Staged, *, claim: Claim, origin: Origin, actor: str, filename: str | None
     ) -> IngestResult:
-        """Record an analysed file and put its original in place, atomically."""
+        """Record an analysed file and put its original in place, atomically.
+
+        The rules for what is storable are unchanged: a file whose picture could not be decoded
+        is refused here (nothing is written), whatever its metadata says.
+        """
+        refusal = analysis.decode_refusal()
+        if refusal is not None:
+            raise refusal
         if analysis.sha256 != staged.sha256:
             raise StoreError("The file changed while it was being read; nothing was stored. Try again.")
         created_blob = False
@@ -474,6 +596,8 @@ __all__ = [
     "Services",
     "Sniffed",
     "analyse",
+    "analyse_for_metadata",
+    "read_without_decoding",
     "require_actor",
     "safe_filename",
 ]

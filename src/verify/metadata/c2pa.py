@@ -5,6 +5,9 @@ certificate revocation online; both are switched off (``verify.remote_manifest_f
 ``verify.ocsp_fetch``), so reading a file never reaches the network. A remote-only manifest is
 reported as such, never fetched.
 
+"Present but not validated" (a store c2pa-python cannot read, or in a container it does not
+handle) is its own state, ``"Unvalidated"``, found by walking the container independently.
+
 Absence is ``None``: most real photos have no Content Credentials, and that means "provenance
 unknown", never a warning sign.
 """
@@ -15,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from verify.metadata.c2pa_presence import find_manifest_store
 from verify.metadata.parsing import clean_text
 
 OFFLINE_SETTINGS: dict[str, Any] = {
@@ -36,30 +40,52 @@ def _offline_context() -> Any:
 def read(path: Path, mime: str | None) -> dict[str, Any] | None:
     """Summarise the active manifest, or ``None`` when the file has no Content Credentials.
 
-    Raises ``ValueError`` with a plain message when a manifest is there but cannot be read.
+    The container is looked at first (``c2pa_presence``): a manifest store found there that the
+    SDK cannot read, or in a container it does not handle, is reported as present but not
+    validated (``state`` "Unvalidated", ``valid`` None), never as absent.
     """
     import c2pa
 
+    where = find_manifest_store(path, mime)
     try:
         with open(path, "rb") as fh:
             reader = c2pa.Reader.try_create(mime or "", fh, context=_offline_context())
             if reader is None:
-                return None
+                return unvalidated(where, "the C2PA library found no manifest it could read") if where else None
             with reader:
                 data = json.loads(reader.json())
                 state = reader.get_validation_state()
                 embedded = reader.is_embedded()
     except c2pa.C2paError.NotSupported:
-        return None
+        return unvalidated(where, "the C2PA library does not read this file type") if where else None
     except c2pa.C2paError as exc:
         text = str(exc)
         if "RemoteManifest" in text or "remote" in text.lower():
-            return {"present": True, "state": "remote", "valid": None, "remote_only": True,
+            return {"present": True, "state": "remote", "valid": None, "remote_only": True, "container": where,
                     "summary": "The file points to Content Credentials stored online; they were not fetched (offline)."}  # fmt: skip
-        if "JUMBF" in text and "no" in text.lower():
+        if "JUMBF" in text and "no" in text.lower() and not where:
             return None
-        raise ValueError(f"Content Credentials are present but cannot be read ({text.split(':')[0][:80]})") from None
-    return summarise(data, state, embedded)
+        # "Other: required JUMBF box not found": the category, then what the SDK says went wrong.
+        category, _, detail = text.partition(":")
+        reason = clean_text(detail.strip() or category, 120) or "unreadable"
+        return unvalidated(where or "found by the C2PA library", f"the manifest store cannot be read ({reason})")
+    out = summarise(data, state, embedded)
+    out["container"] = where
+    return out
+
+
+def unvalidated(where: str | None, reason: str) -> dict[str, Any]:
+    """A manifest store is there but could not be checked: a state of its own, not "absent"."""
+    return {
+        "present": True,
+        "state": "Unvalidated",
+        "valid": None,
+        "trusted": False,
+        "embedded": True,
+        "container": where,
+        "reason": reason,
+        "summary": f"A C2PA manifest store is present ({where}) but was not validated: {reason}.",
+    }
 
 
 def summarise(data: dict[str, Any], state: str | None, embedded: bool = True) -> dict[str, Any]:

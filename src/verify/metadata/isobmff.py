@@ -22,7 +22,16 @@ MAX_TOP_LEVEL = 10_000
 MAX_BOXES = 50_000
 MAX_DEPTH = 16
 
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"udta"}
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"udta", b"stbl"}
+#: FFmpeg's codec names for the sample-entry codes, so a file without decodable frames reports
+#: its codec in the same words as one PyAV opened.
+CODEC_NAMES = {
+    "avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc", "dvh1": "hevc", "dvhe": "hevc",
+    "mp4v": "mpeg4", "av01": "av1", "vp09": "vp9", "vp08": "vp8", "jpeg": "mjpeg", "mjpa": "mjpeg",
+    "apch": "prores", "apcn": "prores", "apcs": "prores", "apco": "prores", "ap4h": "prores", "ap4x": "prores",
+    "s263": "h263", "h263": "h263", "SVQ1": "svq1", "SVQ3": "svq3", "cvid": "cinepak", "rle ": "qtrle",
+    "dvc ": "dvvideo", "dvcp": "dvvideo", "dv5n": "dvvideo", "dv5p": "dvvideo", "mp4a": "aac",
+}  # fmt: skip
 _XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 
 
@@ -38,6 +47,10 @@ class Track:
     rotation: int | None = None
     media_duration_s: float | None = None
     created_utc: str | None = None
+    codec: str | None = None  # the sample entry's four-character code (``stsd``), as ExifTool's CompressorID
+    coded_width: int | None = None  # the sample entry's picture size (before the display matrix)
+    coded_height: int | None = None
+    samples: int | None = None  # ``stsz`` sample count; 0 in a DASH init segment (no frames)
 
 
 @dataclass
@@ -177,6 +190,10 @@ def _parse_box(box_type: bytes, payload: memoryview, parent: bytes, out: MovieBo
         track.created_utc = created
         if timescale and duration not in (0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
             track.media_duration_s = duration / timescale
+    elif box_type == b"stsd" and track is not None:
+        _stsd(payload, track)
+    elif box_type == b"stsz" and track is not None and len(payload) >= 12:
+        track.samples = struct.unpack_from(">I", payload, 8)[0]
     elif box_type == b"hdlr" and parent == b"mdia" and track is not None and len(payload) >= 12:
         track.handler = bytes(payload[8:12]).decode("latin-1")
     elif parent == b"udta":
@@ -190,6 +207,20 @@ def _times(payload: memoryview) -> tuple[str | None, str | None, int, int]:
     else:
         created, modified, timescale, duration = struct.unpack_from(">IIII", payload, 4)
     return utc_from_epoch_1904(created), utc_from_epoch_1904(modified), timescale, duration
+
+
+def _stsd(payload: memoryview, track: Track) -> None:
+    """The first sample entry: its code names the codec; a visual entry also holds the size."""
+    if len(payload) < 16:
+        return
+    size, code = struct.unpack_from(">I4s", payload, 8)
+    if size < 8 or 8 + size > len(payload):
+        raise BoxError("the sample description box claims more bytes than it holds")
+    track.codec = code.decode("latin-1")
+    # VisualSampleEntry: 6 reserved, 2 data reference index, 16 pre-defined/reserved, then width, height.
+    if size >= 8 + 28 and track.handler in (None, "vide"):
+        width, height = struct.unpack_from(">HH", payload, 8 + 8 + 24)
+        track.coded_width, track.coded_height = width or None, height or None
 
 
 def _tkhd(payload: memoryview, track: Track) -> None:

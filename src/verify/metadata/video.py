@@ -12,8 +12,10 @@ from pathlib import Path
 
 from verify.config import Settings
 from verify.metadata import xmp as xmp_reader
-from verify.metadata.avchd import read_mdpm
-from verify.metadata.isobmff import read_movie_boxes
+from verify.metadata.asf import CODEC_NAMES as ASF_CODECS
+from verify.metadata.asf import ASFError, read_asf_header
+from verify.metadata.avchd import read_h264
+from verify.metadata.isobmff import CODEC_NAMES, Track, read_movie_boxes
 from verify.metadata.parsing import clean_text, parse_iso6709, quicktime_datetime, raw_text
 from verify.models import GPS, Metadata
 
@@ -47,6 +49,8 @@ def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
     _read_streams(path, meta, tags)
     if meta.mime == "video/mp2t":
         _read_avchd(path, meta)
+    if meta.mime == "video/x-ms-asf":
+        _read_asf(path, meta)
     for key, value in tags.items():
         meta.raw.setdefault(f"QuickTime:{key}", raw_text(value))
     if tags or (boxes and boxes.found_moov):
@@ -71,6 +75,9 @@ def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
                 meta.rotation = track.rotation
             if track.media_duration_s and track.media_duration_s > 0:
                 meta.duration_s = track.media_duration_s
+            _from_track_header(meta, track)
+        if not meta.duration_s and boxes.duration_s and boxes.duration_s > 0:
+            meta.duration_s = boxes.duration_s  # the movie header's own duration (mvhd)
         if boxes.loci is not None:
             tags.setdefault("loci", f"{boxes.loci.lat:+.6f}{boxes.loci.lon:+.6f}/")
         if boxes.xmp:
@@ -85,13 +92,68 @@ def read_into(path: Path, meta: Metadata, settings: Settings) -> None:
         xmp_reader.apply(meta)
 
 
+def _from_track_header(meta: Metadata, track: Track) -> None:
+    """Size and codec from the boxes when PyAV found none (no decodable frames, no codec).
+
+    The sample entry's coded size first (what PyAV reports for a file it can open), else the
+    track header's display size (ExifTool's ImageWidth/ImageHeight).
+    """
+    if not meta.width or not meta.height:
+        if track.coded_width and track.coded_height:
+            meta.width, meta.height = track.coded_width, track.coded_height
+        elif track.width and track.height and track.width >= 1 and track.height >= 1:
+            meta.width, meta.height = round(track.width), round(track.height)
+    if not meta.video_codec and track.codec:
+        meta.video_codec = CODEC_NAMES.get(track.codec, clean_text(track.codec, 8))
+    if track.codec:
+        meta.raw.setdefault("QuickTime:CompressorID", raw_text(track.codec))
+    if track.samples is not None:
+        meta.raw.setdefault("QuickTime:VideoSampleCount", str(track.samples))
+        if track.samples == 0:
+            meta.fps = None  # no frames, no frame rate (FFmpeg guesses the time base)
+
+
+def _read_asf(path: Path, meta: Metadata) -> None:
+    """Windows Media: creation date, duration, picture size and codec from the ASF header."""
+    try:
+        header = read_asf_header(path)
+    except (OSError, ASFError) as exc:
+        meta.errors.append(f"The Windows Media header could not be read: {_reason(exc)}.")
+        return
+    meta.errors.extend(header.errors)
+    meta.sources.append("ASF")
+    if header.duration_s:
+        meta.duration_s = header.duration_s  # the header's own play duration, less its preroll
+    if not meta.width or not meta.height:
+        meta.width, meta.height = header.width, header.height
+    if header.codec:
+        meta.video_codec = meta.video_codec or ASF_CODECS.get(header.codec, header.codec.lower())
+    for key, value in (
+        ("CreationDate", header.created_utc), ("PlayDuration", header.play_duration_s), ("Preroll", header.preroll_s),
+        ("ImageWidth", header.width), ("ImageHeight", header.height), ("VideoCodecID", header.codec),
+        ("Title", header.title), ("Author", header.author),
+    ):  # fmt: skip
+        if value is not None:
+            meta.raw[f"ASF:{key}"] = raw_text(value)
+    if header.created_utc:
+        meta.dates["ASF CreationDate (UTC)"] = header.created_utc
+        if meta.captured_at is None:
+            meta.captured_at, meta.captured_at_has_offset = header.created_utc, True
+            meta.captured_at_source = "ASF CreationDate (UTC)"
+
+
 def _read_avchd(path: Path, meta: Metadata) -> None:
     """Camcorder date, make and model from the H.264 stream's MDPM block (AVCHD)."""
     try:
-        found = read_mdpm(path)
+        facts = read_h264(path)
     except (OSError, ValueError, IndexError) as exc:
         meta.errors.append(f"The camcorder metadata (AVCHD) could not be read: {_reason(exc)}.")
         return
+    if facts.width and facts.height:
+        meta.raw["H264:ImageWidth"], meta.raw["H264:ImageHeight"] = str(facts.width), str(facts.height)
+        if not meta.width or not meta.height:
+            meta.width, meta.height = facts.width, facts.height
+    found = facts.mdpm
     if found is None:
         return
     meta.sources.append("AVCHD")
@@ -126,11 +188,16 @@ def _read_streams(path: Path, meta: Metadata, tags: dict[str, str]) -> None:
         meta.width, meta.height = (int(ctx.width) or None, int(ctx.height) or None) if ctx else (None, None)
         meta.video_codec = ctx.name if ctx else None
         rate = video.average_rate or video.guessed_rate
+        if not video.average_rate and rate and video.time_base and rate == 1 / video.time_base:
+            rate = None  # FFmpeg's guess when it saw no frames is the time base itself (1000, 90000 fps)
         meta.fps = round(float(rate), 3) if rate else None
         if video.duration is not None and video.time_base is not None and video.duration > 0:
             meta.duration_s = float(video.duration * video.time_base)
         elif container.duration and container.duration > 0:
             meta.duration_s = container.duration / 1_000_000
+        if not meta.width or not meta.height:
+            # No picture size means FFmpeg saw no usable frame: its rate and duration are guesses.
+            meta.fps = meta.duration_s = None
         for key, value in video.metadata.items():
             meta.raw[f"Track:{key}"] = raw_text(value)
             if key == "rotate" and str(value).lstrip("-").isdigit():
