@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFilter, ImageStat
 
+import procs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 90_000
@@ -45,7 +47,8 @@ def clean_env(**extra: str) -> dict[str, str]:
 def running_server(cmd: list[str], env: dict[str, str], port: int, log_path: Path, start_timeout_s: float = 180) -> Iterator[str]:
     """Start ``cmd``, wait for Streamlit's health check, yield the URL; no traceback may be logged."""
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # its own process group: stopping it stops the sandbox workers it started too
+        proc = procs.start(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout_s
@@ -61,12 +64,7 @@ def running_server(cmd: list[str], env: dict[str, str], port: int, log_path: Pat
             time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        procs.stop(proc, grace_s=20)
         text = log_path.read_text(errors="replace")
         assert "Traceback" not in text, text[-5000:]
 
