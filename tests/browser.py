@@ -88,6 +88,34 @@ def chromium_page(chromium: Path, width: int, height: int, *, accept_downloads: 
         assert outside == [], f"the workbench reached outside its own server: {outside[:5]}"
 
 
+@contextmanager
+def chromium_browser(chromium: Path) -> Iterator[object]:
+    """One Chromium for several contexts (each a fresh browser profile: own cookies, own session)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def fresh_context(browser, width: int, height: int) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A new browser context (like a new browser: no cookies) and a page in it; no outside requests."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert outside == [], f"the workbench reached outside its own server: {outside[:5]}"
+
+
 def settle(page, pause_ms: int = 600) -> None:  # type: ignore[no-untyped-def]
     """Wait until Streamlit has finished running the script (no spinner, status idle)."""
     page.wait_for_load_state("networkidle")
