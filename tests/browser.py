@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFilter, ImageStat
 
+import procs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 90_000
@@ -45,7 +47,8 @@ def clean_env(**extra: str) -> dict[str, str]:
 def running_server(cmd: list[str], env: dict[str, str], port: int, log_path: Path, start_timeout_s: float = 180) -> Iterator[str]:
     """Start ``cmd``, wait for Streamlit's health check, yield the URL; no traceback may be logged."""
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # its own process group: stopping it stops the sandbox workers it started too
+        proc = procs.start(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout_s
@@ -61,12 +64,7 @@ def running_server(cmd: list[str], env: dict[str, str], port: int, log_path: Pat
             time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        procs.stop(proc, grace_s=20)
         text = log_path.read_text(errors="replace")
         assert "Traceback" not in text, text[-5000:]
 
@@ -88,6 +86,34 @@ def chromium_page(chromium: Path, width: int, height: int, *, accept_downloads: 
             context.close()
             browser.close()
         assert outside == [], f"the workbench reached outside its own server: {outside[:5]}"
+
+
+@contextmanager
+def chromium_browser(chromium: Path) -> Iterator[object]:
+    """One Chromium for several contexts (each a fresh browser profile: own cookies, own session)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def fresh_context(browser, width: int, height: int) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A new browser context (like a new browser: no cookies) and a page in it; no outside requests."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert outside == [], f"the workbench reached outside its own server: {outside[:5]}"
 
 
 def settle(page, pause_ms: int = 600) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,10 @@
 Backends: SQLite always; PostgreSQL when ``VERIFY_TEST_PG_URL`` is set (CI sets it), each test in
 a schema of its own that is dropped afterwards. With ``VERIFY_REQUIRE_ALL=1`` (CI), a test that
 would skip because PostgreSQL, the browser or the corpus is missing fails instead.
+
+Processes: tests start them with ``procs.start``/``procs.run`` (or the ``processes`` fixture), each
+in its own process group, stopped as a group; at the end of the session ``leftovers`` kills and
+names anything the run left running, and fails the run.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import procs
+from leftovers import pytest_configure, pytest_sessionfinish  # noqa: F401 - the end-of-session process check
 from verify.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,3 +144,13 @@ def _no_user_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+@pytest.fixture
+def processes() -> Iterator[procs.Processes]:
+    """Start helper processes for one test (``processes.start(cmd, ...)``); the finalizer stops them."""
+    group = procs.Processes()
+    try:
+        yield group
+    finally:
+        group.stop_all()

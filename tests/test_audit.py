@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 import factories as f
+import procs
 from verify.config import Settings
 from verify.integrity import audit, doctor
 from verify.services import Services
@@ -56,7 +57,7 @@ def _cli_audit(settings: Settings) -> subprocess.CompletedProcess[str]:
     if settings.db_url:
         args += ["--db", settings.db_url]
     env = {k: v for k, v in os.environ.items() if k != "VERIFY_DB"}
-    return subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    return procs.run(args, capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_intact_store_passes(desk: Services, settings: Settings) -> None:

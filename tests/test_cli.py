@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import procs
 from factories import jpeg_bytes, photo, png_bytes, video, write
 
 MATCH_KEYS = {"path", "sha256", "kind", "error", "matches", "candidates"}
@@ -26,7 +27,7 @@ def run(*args: str, data_dir: Path, db: str | None = None, prefix: tuple[str, ..
     if db:
         env["VERIFY_DB"] = db
     cmd = [*prefix, sys.executable, "-m", "verify", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    return procs.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
 
 def jsonl(out: str) -> list[dict]:

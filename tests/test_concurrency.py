@@ -145,11 +145,11 @@ def _env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def test_processes_change_the_same_item_without_lost_updates(services: Services, settings: Settings) -> None:
+def test_processes_change_the_same_item_without_lost_updates(services: Services, settings: Settings, processes) -> None:  # type: ignore[no-untyped-def]
     item = services.ingest_bytes(_photo(4), filename="c.jpg", actor="alice").item
     n_procs, attempts = 4, 12
     procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(k), str(item.id), str(attempts)], env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        processes.start([sys.executable, "-c", WORKER, str(k), str(item.id), str(attempts)], env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for k in range(n_procs)
     ]
     outs = []
@@ -191,11 +191,11 @@ PEER = textwrap.dedent(
 ).format(tests=str(TESTS))
 
 
-def test_two_desks_share_one_store(services: Services, settings: Settings, tmp_path: Path) -> None:
+def test_two_desks_share_one_store(services: Services, settings: Settings, tmp_path: Path, processes) -> None:  # type: ignore[no-untyped-def]
     """Two Services in separate processes, one database and one media folder: each sees the other's work."""
     services.ingest_bytes(_photo(5), filename="seed.jpg", actor="desk-a")
     services.match_path(f.write(tmp_path / "warm.jpg", _photo(6)))  # desk A's match index is loaded now
-    peer = subprocess.Popen([sys.executable, "-c", PEER], env=_env(settings), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peer = processes.start([sys.executable, "-c", PEER], env=_env(settings), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert peer.stdout is not None and peer.stdin is not None
         assert json.loads(peer.stdout.readline())["ready"] == 1

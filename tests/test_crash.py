@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 import factories as f
+import procs
+from procs import Processes
 from verify.config import load_settings
 from verify.integrity import audit, doctor
 from verify.store import BlobStore, Store
@@ -47,13 +49,12 @@ def _env(data: Path, db_url: str | None) -> dict[str, str]:
     return env
 
 
-def _index(folder: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+def _index(folder: Path, env: dict[str, str], processes: Processes) -> subprocess.Popen[bytes]:
+    return processes.start(  # its own process group: the kill reaches workers and decoders too
         [sys.executable, "-m", "verify", "index", str(folder), "--workers", "2", "--json"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group: the kill reaches workers and decoders too
     )
 
 
@@ -70,7 +71,8 @@ def _check_database(data: Path, db_url: str | None) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_kill_minus_9_at_random_moments_then_rerun(backend: str, folder: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_kill_minus_9_at_random_moments_then_rerun(backend: str, folder: Path, tmp_path: Path, request: pytest.FixtureRequest,
+                                                   processes: Processes) -> None:
     db_url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
     data = tmp_path / "data"
     data.mkdir()
@@ -79,7 +81,7 @@ def test_kill_minus_9_at_random_moments_then_rerun(backend: str, folder: Path, t
     kills = 4 if backend == "sqlite" else 2
     killed_mid_run = 0
     for _ in range(kills):
-        proc = _index(folder, env)
+        proc = _index(folder, env, processes)
         # a random moment: after a random number of new files were committed, plus a random delay
         # that lands inside the next staging, decoding or database transaction
         target, added = rng.randint(1, 5), 0
@@ -106,7 +108,7 @@ def test_kill_minus_9_at_random_moments_then_rerun(backend: str, folder: Path, t
         _check_database(data, db_url)
     assert killed_mid_run >= 2, "the kills should land while indexing is running"
 
-    final = _index(folder, env)
+    final = _index(folder, env, processes)
     out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err.decode()[-2000:]
     assert b"Traceback" not in out + err
@@ -115,7 +117,7 @@ def test_kill_minus_9_at_random_moments_then_rerun(backend: str, folder: Path, t
     assert statuses["broken.jpg"] == "error" and statuses["notes.txt"] == "skipped"
     assert sum(s in ("added", "present") for s in statuses.values()) == N_PHOTOS + 2
 
-    repair = subprocess.run(
+    repair = procs.run(
         [sys.executable, "-m", "verify", "doctor", "--repair", "--grace-minutes", "0", "--json"],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -15,6 +15,7 @@ import time
 import pytest
 
 import factories as f
+import procs
 from verify.config import Settings
 from verify.integrity import doctor, hash_file
 from verify.services import Services
@@ -32,7 +33,7 @@ def _cli_doctor(settings: Settings, *extra: str) -> subprocess.CompletedProcess[
     if settings.db_url:
         args += ["--db", settings.db_url]
     env = {k: v for k, v in os.environ.items() if k != "VERIFY_DB"}
-    return subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    return procs.run(args, capture_output=True, text=True, timeout=120, env=env)
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_missing_original_is_reported_loudly_and_never_repaired_away(stocked: Se
     assert out["missing_originals"] == [{"item_id": item.id, "sha256": item.sha256}]
     assert any("EVIDENCE MISSING" in p["message"] for p in out["problems"])
     assert stocked.store.item(item.id).sha256 == item.sha256  # the record stays
-    human = subprocess.run(
+    human = procs.run(
         [sys.executable, "-m", "verify", "doctor", "--data-dir", str(settings.data_dir), *(["--db", settings.db_url] if settings.db_url else [])],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -21,6 +21,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 import factories as f
+import procs
 from verify.config import Settings, load_settings
 from verify.errors import VerifyError
 
@@ -363,7 +364,7 @@ def run_verify(args: list[str], data_dir: Path, timeout: float = 600, env_extra:
     env.update({"VERIFY_DATA_DIR": str(data_dir), "VERIFY_ACTOR": "hostile-test", "VERIFY_DECODE_TIMEOUT": "60"})
     env.pop("VERIFY_DB", None)
     env.update(env_extra or {})
-    return subprocess.run([*VERIFY, *args], capture_output=True, timeout=timeout, env=env, cwd=str(data_dir))
+    return procs.run([*VERIFY, *args], capture_output=True, timeout=timeout, env=env, cwd=str(data_dir))
 
 
 def assert_store_consistent(settings: Settings) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import factories as f
+import procs
 from verify.errors import NotAllowed
 from verify.services import Services, require_actor
 
@@ -96,7 +97,7 @@ def test_cli_makes_no_outbound_connections(tmp_path: Path) -> None:
                 "from verify.cli import main; main()\n"
             )
             cmd = [sys.executable, "-c", hook]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        proc = procs.run(cmd, capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 0, proc.stderr[-2000:]
         trace = log.read_text() if log.exists() else ""
         if not strace:
@@ -111,7 +112,7 @@ def test_the_trace_would_see_a_connection(tmp_path: Path) -> None:
         pytest.skip("strace is not installed; the audit-hook fallback is used above")
     log = tmp_path / "trace.txt"
     code = "import socket; s = socket.socket(); s.settimeout(0.1)\ntry: s.connect(('192.0.2.1', 80))\nexcept OSError: pass"
-    subprocess.run([strace, "-f", "-qq", "-e", "trace=connect", "-e", "signal=none", "-o", str(log), sys.executable, "-c", code], timeout=60)
+    procs.run([strace, "-f", "-qq", "-e", "trace=connect", "-e", "signal=none", "-o", str(log), sys.executable, "-c", code], timeout=60)
     assert any("192.0.2.1" in line for line in _connects(log.read_text()))
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import factories as f
+import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -75,7 +76,7 @@ def _start_streamlit(script: Path, env_extra: dict[str, str], trace: Path | None
     strace = shutil.which("strace")
     if trace is not None and strace:
         cmd = [strace, "-f", "--seccomp-bpf", "-qq", "-e", "trace=connect", "-e", "signal=none", "-o", str(trace), *cmd]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = procs.start(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
@@ -84,16 +85,12 @@ def _start_streamlit(script: Path, env_extra: dict[str, str], trace: Path | None
                     return proc, port
         except OSError:
             time.sleep(0.5)
-    proc.kill()
+    procs.stop(proc)
     pytest.fail("the workbench did not start within 90 s")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    procs.stop(proc)  # the whole group: strace, Streamlit and its sandbox workers
 
 
 def _browser(chromium: Path):  # type: ignore[no-untyped-def]
@@ -102,6 +99,15 @@ def _browser(chromium: Path):  # type: ignore[no-untyped-def]
     pw = sync_playwright().start()
     browser = pw.chromium.launch(executable_path=str(chromium), args=BROWSER_ARGS, headless=True)
     return pw, browser
+
+
+def _browser_or_stop(chromium: Path, server: subprocess.Popen[bytes]):  # type: ignore[no-untyped-def]
+    """The browser; if it cannot start, the server is stopped before the error goes up."""
+    try:
+        return _browser(chromium)
+    except BaseException:
+        _stop(server)
+        raise
 
 
 def _settle(page, text: str | None = None, timeout: float = 30_000) -> None:  # type: ignore[no-untyped-def]
@@ -153,7 +159,7 @@ def visit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
     trace = tmp_path / "server-connects.txt"
     server, web = _start_streamlit(ROOT / "app.py", {"VERIFY_DATA_DIR": str(data_dir), "VERIFY_ACTOR": ""}, trace=trace)
-    pw, browser = _browser(chromium)
+    pw, browser = _browser_or_stop(chromium, server)
     outside: list[str] = []
     try:
         page = browser.new_page()
@@ -233,7 +239,7 @@ def test_page_errors_show_no_server_paths(chromium: Path, tmp_path: Path) -> Non
         f"open({str(secret_dir / 'evidence.sqlite3')!r})\n"
     )
     server, web = _start_streamlit(script, {})
-    pw, browser = _browser(chromium)
+    pw, browser = _browser_or_stop(chromium, server)
     try:
         page = browser.new_page()
         page.goto(f"http://127.0.0.1:{web}/", wait_until="networkidle")

@@ -25,6 +25,7 @@ from verify.config import Settings, load_settings
 from verify.errors import UnsupportedMedia, VerifyError
 from verify.findings import camera_line
 from verify.fingerprints.keypoints import NAME as KEYPOINT_WORDS
+from verify.matching.identical import IDENTICAL_METHOD
 from verify.models import Claim, Match
 from verify.manifest import parse_when, read_manifest
 from verify.services import Analysis, Services
@@ -412,9 +413,11 @@ def _print_match(record: dict[str, Any]) -> None:
         for m in rows:
             when = (m["first_seen_at"] or "")[:10] or "unknown date"
             at = f" at {m['match_time_s']:.1f}s" if m["match_time_s"] is not None else ""
+            identical = str(m["method"]).startswith(IDENTICAL_METHOD)
             click.echo(
-                f"{name}: {label} {_printable(m['filename'] or m['sha256'][:12])}{at} "
-                f"(score {m['score']:.2f}, {m['method']}), first seen {when}, source {_printable(m['source'] or 'unknown')}"
+                f"{name}: {label}{' (identical file)' if identical else ''} {_printable(m['filename'] or m['sha256'][:12])}{at} "
+                + (f"(item {m['item_id']}, " if identical else "(")
+                + f"score {m['score']:.2f}, {m['method']}), first seen {when}, source {_printable(m['source'] or 'unknown')}"
             )
 
 

@@ -18,6 +18,7 @@ from verify import metadata as metadata_reader
 from verify.config import Settings
 from verify.errors import NotAllowed, StoreError, TooLarge, UnreadableMedia, UnsupportedMedia, VerifyError
 from verify.matching import MatchOutcome, Matcher
+from verify.matching.identical import identical_match
 from verify.media import Sniffed, open_image, probe_video, sniff_file
 from verify.models import (
     VERDICT_STATUSES,
@@ -408,12 +409,23 @@ class Services:
     # -- match -------------------------------------------------------------------------------
 
     def match_path(self, path: Path, *, exclude_item_id: int | None = None) -> MatchReport:
-        """Match a file against the archive without storing it."""
+        """Match a file against the archive without storing it.
+
+        When the very bytes are already stored, that item is the strongest possible match and
+        comes first (``identical_match``): an editor who checks a file the desk already holds must
+        be told so before anything else. The other copies are found by matching with the
+        identical item left out, so it is never listed twice.
+        """
         analysis = self.analyse(Path(path), for_archive=False)
         existing = self.store.item_by_sha(analysis.sha256)
         exclude = exclude_item_id if exclude_item_id is not None else (existing.id if existing else None)
         self._sync_index()
         outcome = self.matcher.match(analysis.fingerprints, query_path=Path(path), exclude_item_id=exclude)
+        if existing is not None and existing.id != exclude_item_id:
+            outcome = MatchOutcome(
+                [identical_match(existing), *(m for m in outcome.matches if m.item.id != existing.id)],
+                [m for m in outcome.candidates if m.item.id != existing.id],
+            )
         return MatchReport(analysis.sha256, analysis.kind, analysis, outcome)
 
     def match_item(self, item_id: int) -> MatchOutcome:

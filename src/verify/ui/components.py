@@ -14,6 +14,7 @@ import streamlit as st
 from verify.errors import VerifyError
 from verify.models import ItemState, MediaItem
 from verify.report import status_label, warning_label
+from verify.store import ItemFilter
 from verify.ui import imaging, nav
 from verify.ui.resources import services
 from verify.ui.safe import md, short
@@ -161,7 +162,8 @@ def item_header(item: MediaItem, state: ItemState) -> None:
 
 
 def pick_item() -> int | None:
-    """The item the item pages are about: from the URL (?item=N), else the last one opened, else ask."""
+    """The item the item pages are about: from the URL (?item=N), else the last one opened in this
+    session, else the most recent item (never an empty chooser: the inbox lists the others)."""
     item_id = nav.current_item_id()
     svc = services()
     if item_id is not None:
@@ -170,17 +172,18 @@ def pick_item() -> int | None:
             return item_id
         except VerifyError:
             st.error(f"There is no item {item_id}.")
-    rows = svc.list_items()
+            st.session_state.pop(nav.ITEM_KEY, None)  # not the session's "last opened" any more
+            nav.link("inbox", "Choose an item in the inbox")
+            return None
+    rows = svc.list_items(ItemFilter(limit=1))
     if not rows:
         st.info("No items yet: upload a photo or video first.")
         nav.link("upload", "Upload files")
         return None
-    options = {r[0].id: f"{r[0].id}: {short(r[0].filename or r[0].sha256[:12], 60)}" for r in rows}
-    choice = st.selectbox("Choose an item", list(options), format_func=lambda i: options[i], index=None, key="pick_item")
-    if choice is not None:
-        nav.set_current_item(int(choice))
-        return int(choice)
-    return None
+    latest = rows[0][0]
+    nav.set_current_item(latest.id)
+    st.caption(f"Showing the most recent item, item {latest.id}. The inbox lists the others.")
+    return latest.id
 
 
 # -- optimistic concurrency: the version the editor last saw ------------------------------------

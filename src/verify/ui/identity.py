@@ -4,17 +4,72 @@ Three ways, strongest first:
 1. OIDC through ``st.login`` when ``[auth]`` is configured in ``.streamlit/secrets.toml``;
 2. a header set by a trusted reverse proxy (``VERIFY_TRUSTED_HEADER``, e.g. ``X-Forwarded-User``),
    only when the proxy is the sole way in;
-3. otherwise the name the editor gives on first visit (kept for the browser session).
+3. otherwise the name the editor gives on first visit, kept for the browser session.
+
+Keeping the given name: Streamlit's session state ends with the page (a reload is a new session),
+so the name also goes into a *session cookie* (no expiry: the browser drops it when it closes; a
+new browser or profile asks again). Streamlit can read cookies (``st.context.cookies``, as sent
+when the page connected) but not set them, so a two-line script in the sidebar sets it
+(``st.html`` with JavaScript). The value is the name in base64url, so nothing the editor typed
+reaches the script as code. This is the same trust as the name form itself (anyone can type any
+name); teams that need more use OIDC or a proxy header.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+
 import streamlit as st
 
+from verify.errors import VerifyError
 from verify.services import require_actor
 from verify.ui.resources import settings
 
 NAME_KEY = "editor_name"
+#: The cookie that keeps the given name for the browser session.
+COOKIE = "verify_editor"
+#: Set when the editor chose "Change name": the cookie sent at connect time no longer counts.
+FORGET_KEY = "editor_name_forgotten"
+
+
+def encode_name(name: str) -> str:
+    """The name as a cookie value: base64url of its UTF-8, without padding (cookie- and script-safe)."""
+    return base64.urlsafe_b64encode(name.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_name(value: str | None) -> str | None:
+    """The name from a cookie value, or None when it is missing or not one of ours."""
+    if not isinstance(value, str) or not value or len(value) > 1000:  # (AppTest hands out mocks)
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        name = require_actor(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError, VerifyError):
+        return None
+    return name
+
+
+def _cookie_script(value: str | None) -> str:
+    """A script that sets (``value``) or deletes (None) the name cookie for this site."""
+    if value is None:
+        assignment = f"{COOKIE}=; path=/; max-age=0; SameSite=Strict"
+        return f"<script>document.cookie = {json.dumps(assignment)};</script>"
+    assignment = f"{COOKIE}={value}; path=/; SameSite=Strict"
+    return ("<script>document.cookie = " + json.dumps(assignment)
+            + " + (location.protocol === 'https:' ? '; Secure' : '');</script>")
+
+
+def _cookie_name() -> str | None:
+    """The name kept in this browser's session cookie, unless the editor chose to change it."""
+    if st.session_state.get(FORGET_KEY):
+        return None
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser connection (bare mode)
+        return None
+    return decode_name(value)
 
 
 def _oidc_configured() -> bool:
@@ -54,6 +109,10 @@ def current() -> str | None:
         value = st.context.headers.get(settings().trusted_header or "")
         return require_actor(value) if value and value.strip() else None
     name = st.session_state.get(NAME_KEY)
+    if not name:
+        name = _cookie_name()  # a reload: the name given earlier in this browser session
+        if name:
+            st.session_state[NAME_KEY] = name
     return name or None
 
 
@@ -73,6 +132,8 @@ def require() -> str:
         st.error("Your sign-in did not reach the workbench (the trusted proxy sent no user). Ask your administrator.")
         st.stop()
     st.write("Who is working? Every warning and verdict you record carries your name.")
+    if st.session_state.get(FORGET_KEY):
+        st.html(_cookie_script(None), unsafe_allow_javascript=True)  # "Change name": forget the kept one
     with st.form("who"):
         given = st.text_input("Your name", max_chars=120, key="editor_name_input")
         submitted = st.form_submit_button("Start", type="primary")
@@ -82,6 +143,7 @@ def require() -> str:
         except Exception as exc:
             st.error(str(exc))
             st.stop()
+        st.session_state.pop(FORGET_KEY, None)
         st.rerun()
     st.stop()
     raise AssertionError("unreachable")
@@ -101,4 +163,8 @@ def sidebar() -> None:
         elif how == "name":
             if st.button("Not you? Change name", key="change_name"):
                 st.session_state.pop(NAME_KEY, None)
+                st.session_state[FORGET_KEY] = True
                 st.rerun()
+            # Keep the name for a reload in this browser session (idempotent: drawn on every run, so
+            # a page switch right after the name form cannot lose it).
+            st.html(_cookie_script(encode_name(name)), unsafe_allow_javascript=True)

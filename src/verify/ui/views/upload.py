@@ -12,11 +12,13 @@ from datetime import UTC, date, datetime, time
 import streamlit as st
 
 from verify.errors import VerifyError
+from verify.matching import MatchOutcome
 from verify.models import Claim
 from verify.report import earliest_match, media_word, seen_date, warning_label
 from verify.ui import identity, nav
 from verify.ui.resources import note_own_ingest, services
 from verify.ui.safe import md, short
+from verify.ui.views import upload_summary
 from verify.ui.views.matching import remember_matches
 
 RESULTS_KEY = "upload_results"
@@ -121,7 +123,8 @@ def _ingest_one(f, claim: Claim, origin: str, actor: str) -> dict:  # type: igno
             suggested.update(w.category for w in svc.store.state(m.item.id).warnings)
         result["suggested"] = sorted(suggested)
     except VerifyError:
-        pass
+        outcome = MatchOutcome()
+    result.update(upload_summary.summarise(svc, res.item.id, outcome))
     return result
 
 
@@ -226,6 +229,7 @@ def _show_results(results: list[dict]) -> None:
                 if r["suggested"]:
                     labels = ", ".join(warning_label(c) for c in r["suggested"])
                     st.warning(f"A matching item carries a content warning ({labels}); consider adding it on the Warnings page.")
+                upload_summary.show(r)
             with cols[1]:
                 nav.link("item", f"Open item {r['item_id']}", r["item_id"])
                 if r["matches"]:
