@@ -17,7 +17,9 @@ from verify import fingerprints as fingerprinting
 from verify import metadata as metadata_reader
 from verify.config import Settings
 from verify.errors import NotAllowed, StoreError, TooLarge, UnreadableMedia, VerifyError
+from verify.fingerprints import ALGORITHMS
 from verify.matching import MatchOutcome, Matcher
+from verify.matching.persist import PersistentIndex
 from verify.media import Sniffed, open_image, probe_video, sniff_file
 from verify.models import (
     VERDICT_STATUSES,
@@ -159,10 +161,10 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.database_url)
         self.blobs = BlobStore(settings.media_dir)
-        self.matcher = Matcher(self.store.iter_fingerprints, self.store.items_by_ids, self.blobs.path_for)
-        # Items this process knows the match index holds; another desk (a second workbench, a CLI
-        # run) sharing the database changes the count, and the index is reloaded before matching.
-        self._known_items = self.store.count_items()
+        # The match index lives in files under the data folder (one set per database), checked
+        # against the store on open and extended by fingerprint id: see matching/persist.py.
+        persistent = PersistentIndex(settings.data_dir / "index" / _index_key(settings.database_url), self.store, ALGORITHMS)
+        self.matcher = Matcher(self.store.iter_fingerprints, self.store.items_by_ids, self.blobs.path_for, persistent=persistent)
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -246,7 +248,6 @@ class Services:
             raise
         if created:
             self.matcher.add(item.id, analysis.fingerprints)
-            self._known_items += 1
         return IngestResult(item, created, analysis)
 
     def refresh_fingerprints(
@@ -280,7 +281,7 @@ class Services:
             if on_item:
                 on_item(item_id, None)
         if updated:
-            self.matcher.reset()  # reloaded with the new words on next use
+            self.matcher.sync()  # the new words have new fingerprint ids: taken in like any addition
         return updated, failed
 
     # -- match -------------------------------------------------------------------------------
@@ -302,11 +303,12 @@ class Services:
         return self.matcher.match(fps, query_path=self.blobs.path_for(item.sha256), exclude_item_id=item_id)
 
     def _sync_index(self) -> None:
-        """Reload the in-memory match index when other processes added items to the shared store."""
-        count = self.store.count_items()
-        if count != self._known_items:
-            self.matcher.reset()
-            self._known_items = count
+        """Take in what other processes (a colleague's workbench, ``verify index``) stored meanwhile.
+
+        Rows are read by fingerprint id past what the index holds: one indexed query, and no
+        reload however many items the archive has.
+        """
+        self.matcher.sync()
 
     # -- inspect -----------------------------------------------------------------------------
 
@@ -455,6 +457,13 @@ class Services:
     def record_export(self, item_id: int | None, what: str, *, actor: str) -> Event:
         """Exports leave the desk: the log says who took what out, and when."""
         return self.store.append_event(item_id, require_actor(actor), "exported", {"what": what})
+
+
+def _index_key(database_url: str) -> str:
+    """A folder name per database, so one data folder pointed at two databases keeps two indexes."""
+    import hashlib
+
+    return hashlib.sha256(database_url.encode()).hexdigest()[:16]
 
 
 def require_actor(actor: str | None) -> str:

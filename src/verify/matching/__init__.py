@@ -40,6 +40,7 @@ from verify.matching.confirm import (
 )
 from verify.matching.index import HammingIndex, Hit
 from verify.matching.keypoints import KeypointIndex
+from verify.matching.persist import PersistentIndex
 from verify.media import sniff_file
 from verify.models import Fingerprint, Match, MediaItem
 
@@ -99,18 +100,24 @@ class Matcher:
         blob_path: Callable[[str], Path] | None = None,
         *,
         cache_size: int = 512,
+        persistent: PersistentIndex | None = None,
     ) -> None:
+        """``persistent``: the on-disk index of a store (``persist.py``); without it the index is
+        built in memory from ``load_fingerprints`` and fed by ``add`` (tests, benchmarks)."""
         self._load_fingerprints = load_fingerprints
         self._load_items = load_items
         self._blob_path = blob_path
         self._index: HammingIndex | None = None
         self._keypoints = KeypointIndex()
         self._lock = threading.Lock()
+        self._persistent = persistent
         self.features = FeatureCache(cache_size)
 
     @property
     def index(self) -> HammingIndex:
         with self._lock:
+            if self._index is None and self._persistent is not None:
+                self._index, self._keypoints = self._persistent.open()
             if self._index is None:
                 index = HammingIndex()
                 keypoints = KeypointIndex()
@@ -135,7 +142,20 @@ class Matcher:
         _ = self.index  # loading the index loads the keypoint words with it
         return self._keypoints
 
+    def sync(self) -> None:
+        """Take in what any process stored since the index was loaded (by fingerprint id: never a reload)."""
+        if self._persistent is None:
+            return
+        with self._lock:
+            if self._index is not None:  # not loaded yet: loading brings everything
+                self._persistent.catch_up(self._index, self._keypoints)
+
     def add(self, item_id: int, fingerprints: list[Fingerprint]) -> None:
+        if self._persistent is not None:
+            # The rows are in the store already: read back by id, so nothing is taken in twice
+            # and ``verify index`` (which never matches) never loads the index at all.
+            self.sync()
+            return
         self.index.add(item_id, [fp for fp in fingerprints if fp.algorithm in ALGORITHMS])
         for fp in fingerprints:
             if fp.algorithm == kp_words.NAME:
