@@ -65,8 +65,37 @@ HASH_DECIDES = 3
 #: A whole-picture hash this close plus this many RANSAC inliers also makes a confident match.
 CORROBORATE_DISTANCE = 6
 CORROBORATE_INLIERS = 15
-#: A hash this close makes an unconfirmed item worth a look.
+#: A hash this close makes an unconfirmed item worth a look (in an archive of up to
+#: ``CANDIDATE_REFERENCE_ROWS`` hashes; bigger archives get a stricter limit, see ``candidate_distance``).
 CANDIDATE_DISTANCE = 12
+CANDIDATE_REFERENCE_ROWS = 110_000
+#: The size-adjusted limit never goes below this (beyond it, only keypoints make a candidate).
+CANDIDATE_MIN_DISTANCE = 6
+
+
+def _chance(distance: int, bits: int = 64) -> float:
+    """Probability that an unrelated hash lands within ``distance`` bits (independent fair bits)."""
+    from math import comb
+
+    return sum(comb(bits, k) for k in range(distance + 1)) / 2**bits
+
+
+def candidate_distance(archive_rows: int) -> int:
+    """The hash distance that makes an unconfirmed item worth a look, for an archive this size.
+
+    Chance hits within ``d`` bits grow with the number of stored hashes: 11 million hashes (a
+    million pictures) put about ten unrelated pictures within 12 bits of any query, against 0-1 at
+    10,000 pictures. The limit tightens so the expected number of chance hits stays what it is at
+    ``CANDIDATE_REFERENCE_ROWS`` (about 10,000 pictures); items further away are still shown when
+    keypoints make them promising (a second signal).
+    """
+    if archive_rows <= CANDIDATE_REFERENCE_ROWS:
+        return CANDIDATE_DISTANCE
+    budget = _chance(CANDIDATE_DISTANCE) * CANDIDATE_REFERENCE_ROWS
+    d = CANDIDATE_DISTANCE
+    while d > CANDIDATE_MIN_DISTANCE and _chance(d) * archive_rows > budget:
+        d -= 1
+    return d
 #: Video: a frame pair counts when its hashes are this close...
 FRAME_DISTANCE = 12
 #: ...and agrees with the clip's time offset within this many seconds.
@@ -361,7 +390,7 @@ class Matcher:
         else:
             confident = False
             score = 0.5 * max(hash_sim, min(1.0, geometry.inliers / CONFIRM_SCALE))
-        if not confident and best.distance > CANDIDATE_DISTANCE and not geometry.promising:
+        if not confident and best.distance > candidate_distance(len(self.index)) and not geometry.promising:
             return None
         method = _method(used, geometry)
         return Match(
@@ -413,7 +442,7 @@ class Matcher:
         confident = (share >= VIDEO_SHARE_CONFIDENT and len(matched_times) >= min(2, total)) or (
             geometry.confirmed and share >= VIDEO_SHARE_CONFIRMED
         )
-        if not confident and best.distance > CANDIDATE_DISTANCE and not geometry.promising:
+        if not confident and best.distance > candidate_distance(len(self.index)) and not geometry.promising:
             return None
         score = (0.5 + 0.5 * share) if confident else 0.5 * share
         detail: dict[str, object] = {
