@@ -41,3 +41,78 @@ def test_a_near_miss_is_worth_a_look_in_a_small_archive_but_not_among_millions_o
     assert [c.item.id for c in small.candidates] == [1]
     big = matcher(2_000_000).match(fps)
     assert big.candidates == [] and big.matches == []
+
+
+# -- inbox search in the database's own engine --------------------------------------------------
+
+import pytest  # noqa: E402
+from sqlalchemy import text as sql  # noqa: E402
+
+from factories import jpeg_bytes, photo  # noqa: E402
+from verify.models import Claim  # noqa: E402
+from verify.services import Services  # noqa: E402
+from verify.store import ItemFilter  # noqa: E402
+
+
+def _names(svc: Services, **kw: object) -> list[str]:
+    return sorted(i.filename or "" for i, _, _ in svc.list_items(ItemFilter(**kw)))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def inbox(services: Services) -> Services:
+    services.ingest_bytes(jpeg_bytes(photo(1)), filename="beirut_port.jpg", claim=Claim(source="Telegram channel", claimed_place="بيروت المرفأ"), actor="a")
+    services.ingest_bytes(jpeg_bytes(photo(2)), filename="flood.jpg", claim=Claim(source="Agence", note="Café de la Paix, São Paulo"), actor="a")
+    services.ingest_bytes(jpeg_bytes(photo(3)), filename="other.png", actor="a")
+    return services
+
+
+def test_text_search_by_words_and_prefixes_in_any_script(inbox: Services) -> None:
+    assert _names(inbox, text="telegram") == ["beirut_port.jpg"]
+    assert _names(inbox, text="beir") == ["beirut_port.jpg"]  # a word's beginning
+    assert _names(inbox, text="port beirut") == ["beirut_port.jpg"]  # every word, any order
+    assert _names(inbox, text="بيروت") == ["beirut_port.jpg"]  # Arabic
+    assert _names(inbox, text="المرف") == ["beirut_port.jpg"]
+    assert _names(inbox, text="café são") == ["flood.jpg"]
+    if inbox.store.dialect == "sqlite":
+        assert _names(inbox, text="cafe sao") == ["flood.jpg"]  # accents folded (FTS5 unicode61)
+    assert _names(inbox, text="telegram flood") == []
+    assert _names(inbox, text="nothing like it") == []
+    assert _names(inbox, text="%") == [] and _names(inbox, text="\"*") == []  # query syntax is never passed through
+    sha = inbox.store.item_by_sha(inbox.list_items(ItemFilter(text="other"))[0][0].sha256).sha256  # type: ignore[union-attr]
+    assert _names(inbox, text=sha[:10]) == ["other.png"]
+
+
+def test_a_corrected_claim_is_searchable_at_once_and_the_old_words_are_gone(inbox: Services) -> None:
+    (item, _, _), = inbox.list_items(ItemFilter(text="flood"))
+    inbox.update_claim(item.id, {"claimed_place": "Mosul"}, actor="editor", expected_version=0)
+    assert _names(inbox, text="mosul") == ["flood.jpg"]
+    inbox.update_claim(item.id, {"claimed_place": "Aleppo"}, actor="editor", expected_version=1)
+    assert _names(inbox, text="mosul") == [] and _names(inbox, text="aleppo") == ["flood.jpg"]
+
+
+def test_more_text_parts_can_be_added_for_an_item(inbox: Services) -> None:
+    (item, _, _), = inbox.list_items(ItemFilter(text="other"))
+    inbox.store.set_search_text(item.id, "ocr", "BREAKING NEWS محطة")
+    assert _names(inbox, text="breaking") == ["other.png"]
+    inbox.store.set_search_text(item.id, "ocr", "weather")
+    assert _names(inbox, text="breaking") == [] and _names(inbox, text="weather") == ["other.png"]
+    assert _names(inbox, text="other") == ["other.png"]  # the claim part is untouched
+
+
+def test_the_search_uses_the_full_text_index(inbox: Services) -> None:
+    with inbox.store.read() as conn:
+        if inbox.store.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = " ".join(r[0] for r in conn.execute(sql("EXPLAIN SELECT item_id FROM item_search WHERE tsv @@ to_tsquery('simple', 'beir:*')")))
+            assert "ix_item_search_tsv" in plan
+        else:
+            plan = " ".join(str(r[-1]) for r in conn.execute(sql("EXPLAIN QUERY PLAN SELECT rowid FROM item_search WHERE item_search MATCH 'beir*'")))
+            assert "VIRTUAL TABLE INDEX" in plan
+
+
+def test_flagged_listing_and_lacking_fingerprints_use_indexes(inbox: Services) -> None:
+    (item, _, _), = inbox.list_items(ItemFilter(text="flood"))
+    inbox.add_warning(item.id, "graphic_violence", actor="editor")
+    assert _names(inbox, has_warning=True) == ["flood.jpg"]
+    assert _names(inbox, has_warning=False) == ["beirut_port.jpg", "other.png"]
+    assert inbox.store.items_lacking("no-such-algorithm") and inbox.store.items_lacking("orb-lsh-v1") == []

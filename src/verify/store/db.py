@@ -408,7 +408,8 @@ class Store:
         if f.status:
             q = q.where(st.c.status == f.status)
         if f.has_warning is True:
-            q = q.where(st.c.warnings != "[]")
+            # through the partial index of flagged items (a handful), not a pass over every item
+            q = q.where(mi.c.id.in_(select(st.c.item_id).where(st.c.warnings != "[]")))
         elif f.has_warning is False:
             q = q.where(or_(st.c.warnings == "[]", st.c.warnings.is_(None)))
         if f.item_ids is not None:
@@ -418,18 +419,7 @@ class Store:
         if f.until:
             q = q.where(mi.c.first_seen_at < datetime.combine(f.until, datetime.max.time(), UTC))
         if f.text:
-            needle = f"%{f.text.lower()}%"
-            q = q.where(
-                or_(
-                    func.lower(mi.c.filename).like(needle),
-                    func.lower(mi.c.source).like(needle),
-                    func.lower(mi.c.claimed_place).like(needle),
-                    func.lower(mi.c.note).like(needle),
-                    func.lower(md.c.make).like(needle),
-                    func.lower(md.c.model).like(needle),
-                    mi.c.sha256.startswith(f.text.lower()),
-                )
-            )
+            q = q.where(_text_matches(self.dialect, f.text))
         with self.read() as conn:
             rows = conn.execute(q).all()
         return [(_item_from_row(r), r.status or "unverified", json.loads(r.warnings or "[]")) for r in rows]
@@ -474,6 +464,13 @@ class Store:
             for r in rows:
                 yield r.item_id, Fingerprint(r.algorithm, r.variant, bytes(r.value), r.frame_time_s)
             last = rows[-1].id
+
+    def set_search_text(self, item_id: int, part: str, body: str) -> None:
+        """Make more of an item searchable in the inbox (``part`` from ``store.search.PARTS``, e.g. ``ocr``)."""
+        from verify.store import search
+
+        with self.write() as conn:
+            search.set_text(conn, item_id, part, body)
 
     def fingerprint_columns(self, after_id: int, limit: int = 200_000) -> FingerprintColumns:
         """Fingerprint rows with ``id > after_id`` in id order, at most ``limit``, as columns.
@@ -537,6 +534,29 @@ class Store:
         with self.read() as conn:
             first = conn.execute(select(ev.c.hash).order_by(ev.c.id).limit(1)).scalar()
         return first or "empty"
+
+
+def _text_matches(dialect: str, needle: str) -> Any:
+    """Items whose words match (full-text index) or whose SHA-256 starts with ``needle``: a condition."""
+    import re
+
+    from sqlalchemy import BigInteger, and_, false, text as sql_text
+
+    from verify.store import search
+
+    mi = schema.media_item
+    conds = []
+    found = search.matching_ids_sql(dialect, needle)
+    if found is not None:
+        sql, params = found
+        conds.append(mi.c.id.in_(sql_text(sql).bindparams(**params).columns(item_id=BigInteger)))
+    hexed = needle.strip().lower()
+    if re.fullmatch(r"[0-9a-f]{4,64}", hexed):
+        # a range on the unique index (LIKE 'abc%' cannot use it in SQLite)
+        conds.append(and_(mi.c.sha256 >= hexed, mi.c.sha256 < hexed + "g"))
+    if not conds:
+        return false()
+    return conds[0] if len(conds) == 1 else or_(*conds)
 
 
 def _fingerprint_rows(item_id: int, fingerprints: Sequence[Fingerprint]) -> list[dict[str, Any]]:
