@@ -116,3 +116,43 @@ def test_flagged_listing_and_lacking_fingerprints_use_indexes(inbox: Services) -
     assert _names(inbox, has_warning=True) == ["flood.jpg"]
     assert _names(inbox, has_warning=False) == ["beirut_port.jpg", "other.png"]
     assert inbox.store.items_lacking("no-such-algorithm") and inbox.store.items_lacking("orb-lsh-v1") == []
+
+
+# -- batch hashing on every core ------------------------------------------------------------------
+
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from factories import video, write  # noqa: E402
+from verify.config import load_settings  # noqa: E402
+from verify.services import analyse  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_parallel_hash_output_equals_one_file_after_the_other(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k in range(7):
+        write(folder / f"{k:02d}.jpg", jpeg_bytes(photo(60 + k, (640 + 16 * k, 480))))
+    write(folder / "03b-broken.jpg", jpeg_bytes(photo(70))[:300])
+    write(folder / "04b-notes.txt", b"not a picture")
+    video(folder / "05b-clip.mp4", seconds=2.0)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    run = subprocess.run([sys.executable, "-m", "verify", "hash", "--json", str(folder)], env=env, capture_output=True, text=True, timeout=600, start_new_session=True)
+    got = [json.loads(line) for line in run.stdout.splitlines()]
+    settings = load_settings()
+    expected = []
+    for path in sorted(folder.iterdir()):
+        try:
+            a = analyse(path, settings, for_archive=False)
+        except Exception as exc:  # noqa: BLE001 - the same message is expected
+            expected.append({"path": str(path), "sha256": None, "kind": None, "error": str(exc), "fingerprints": []})
+            continue
+        fps = [{"algorithm": f.algorithm, "variant": f.variant, "frame_time_s": f.frame_time_s, "hex": f.hex} for f in a.fingerprints]
+        expected.append({"path": str(path), "sha256": a.sha256, "kind": a.kind, "error": None, "fingerprints": fps})
+    assert got == expected
+    assert sum(1 for r in got if r["error"]) == 2 and run.returncode == 0
