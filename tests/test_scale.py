@@ -156,3 +156,39 @@ def test_parallel_hash_output_equals_one_file_after_the_other(tmp_path: Path) ->
         expected.append({"path": str(path), "sha256": a.sha256, "kind": a.kind, "error": None, "fingerprints": fps})
     assert got == expected
     assert sum(1 for r in got if r["error"]) == 2 and run.returncode == 0
+
+
+# -- confirmation from keypoints stored at ingest ---------------------------------------------------
+
+from verify.fingerprints.orb import features as orb_features  # noqa: E402
+from verify.matching import stored_features  # noqa: E402
+from verify.matching.confirm import load_gray  # noqa: E402
+
+
+def test_stored_keypoints_are_the_ones_confirmation_would_decode(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.jpg", jpeg_bytes(photo(80, (1600, 1200))))
+    decoded = orb_features(load_gray(path))
+    stored = stored_features.unpack(stored_features.compute(path))  # type: ignore[arg-type]
+    assert stored is not None and stored.shape == decoded.shape
+    assert np.array_equal(stored.descriptors, decoded.descriptors)
+    assert np.abs(stored.points - decoded.points).max() <= 1 / 32
+    assert stored_features.unpack(b"\x01\x02") is None and stored_features.unpack(stored_features.compute(path)[:-1]) is None  # type: ignore[index]
+
+
+def test_a_match_is_confirmed_without_opening_any_archive_original(services: Services, tmp_path: Path) -> None:
+    from PIL import Image
+
+    originals = [write(tmp_path / f"o{k}.jpg", jpeg_bytes(photo(90 + k, (1200, 900)))) for k in range(3)]
+    items = [services.ingest_path(p, actor="a").item for p in originals]
+    with Image.open(originals[1]) as im:  # a re-post: cropped and scaled down
+        im.crop((100, 80, 1100, 820)).resize((700, 518)).save(tmp_path / "query.jpg", quality=80)
+    media = services.settings.media_dir
+    hidden = media.with_name("media-hidden")
+    media.rename(hidden)  # no archive original can be read during the query
+    try:
+        report = services.match_path(tmp_path / "query.jpg")
+    finally:
+        hidden.rename(media)
+    assert [m.item.id for m in report.outcome.matches] == [items[1].id]
+    assert "orb" in report.outcome.matches[0].method and report.outcome.matches[0].detail["inliers"] >= 25
+    assert services.matcher.feature_sources["decoded"] == 0 and services.matcher.feature_sources["stored"] >= 1

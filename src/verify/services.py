@@ -48,6 +48,8 @@ class Analysis:
     duration_s: float | None
     metadata: Metadata
     fingerprints: list[Fingerprint]
+    #: Archive stills: the keypoints confirmation compares with (``matching/stored_features.py``).
+    confirm_features: bytes | None = None
 
 
 def analyse(path: Path, settings: Settings, *, sha256: str | None = None, for_archive: bool = True) -> Analysis:
@@ -86,7 +88,15 @@ def analyse(path: Path, settings: Settings, *, sha256: str | None = None, for_ar
         raise UnreadableMedia(f"The file is damaged and cannot be read ({type(exc).__name__}).") from exc
     if meta.width is None:
         meta.width, meta.height = width, height
-    return Analysis(digest, size, sniffed.kind, sniffed.mime, width, height, duration, meta, fps)
+    stored = None
+    if for_archive and sniffed.kind == "image":
+        from verify.matching import stored_features
+
+        try:
+            stored = stored_features.compute(path)
+        except Exception:  # confirmation then decodes the original, as before
+            stored = None
+    return Analysis(digest, size, sniffed.kind, sniffed.mime, width, height, duration, meta, fps, stored)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -164,7 +174,14 @@ class Services:
         # The match index lives in files under the data folder (one set per database), checked
         # against the store on open and extended by fingerprint id: see matching/persist.py.
         persistent = PersistentIndex(settings.data_dir / "index" / _index_key(settings.database_url), self.store, ALGORITHMS)
-        self.matcher = Matcher(self.store.iter_fingerprints, self.store.items_by_ids, self.blobs.path_for, persistent=persistent)
+        self.matcher = Matcher(self.store.iter_fingerprints, self.store.items_by_ids, self.blobs.path_for, persistent=persistent,
+                               stored_features=self._stored_features)  # fmt: skip
+
+    def _stored_features(self, item_id: int) -> object | None:
+        from verify.matching import stored_features
+
+        data = self.store.features(item_id, stored_features.VERSION)
+        return stored_features.unpack(data) if data else None
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -247,6 +264,13 @@ class Services:
                 self.blobs.remove_uncommitted(analysis.sha256)
             raise
         if created:
+            if analysis.confirm_features:
+                from verify.matching import stored_features
+
+                try:
+                    self.store.add_features(item.id, stored_features.VERSION, analysis.confirm_features)
+                except Exception:  # derived data: without it, confirmation decodes the original
+                    pass
             self.matcher.add(item.id, analysis.fingerprints)
         return IngestResult(item, created, analysis)
 

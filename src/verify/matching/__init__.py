@@ -130,6 +130,7 @@ class Matcher:
         *,
         cache_size: int = 512,
         persistent: PersistentIndex | None = None,
+        stored_features: Callable[[int], object | None] | None = None,
     ) -> None:
         """``persistent``: the on-disk index of a store (``persist.py``); without it the index is
         built in memory from ``load_fingerprints`` and fed by ``add`` (tests, benchmarks)."""
@@ -140,6 +141,9 @@ class Matcher:
         self._keypoints = KeypointIndex()
         self._lock = threading.Lock()
         self._persistent = persistent
+        self._stored_features = stored_features
+        #: Archive features read from the store vs decoded from originals (benchmarks, tests).
+        self.feature_sources: Counter[str] = Counter()
         self.features = FeatureCache(cache_size)
 
     @property
@@ -329,10 +333,20 @@ class Matcher:
     def _archive_features(self, item: MediaItem, time_s: float | None):  # type: ignore[no-untyped-def]
         if self._blob_path is None:
             return None
+        key = (item.sha256, None if time_s is None else round(time_s, 3))
+        if self._stored_features is not None and item.kind == "image":
+            # Keypoints stored at ingest: no archive file is opened, let alone decoded.
+            feats = self.features.peek(key)
+            if feats is not None:
+                return feats
+            stored = self._stored_features(item.id)
+            if stored is not None:
+                self.feature_sources["stored"] += 1
+                return self.features.put(key, stored)  # type: ignore[arg-type]
         path = self._blob_path(item.sha256)
         if not Path(path).exists():
             return None
-        key = (item.sha256, None if time_s is None else round(time_s, 3))
+        self.feature_sources["decoded"] += 1
         return self.features.get(key, lambda: load_gray(Path(path), time_s))
 
     def _worth_full_check(self, item: MediaItem, ih: _ItemHits, qfeats: QueryFeatures) -> bool:

@@ -465,6 +465,22 @@ class Store:
                 yield r.item_id, Fingerprint(r.algorithm, r.variant, bytes(r.value), r.frame_time_s)
             last = rows[-1].id
 
+    def add_features(self, item_id: int, version: str, data: bytes) -> None:
+        """Store an item's confirmation keypoints (derived, replaceable; the first record is kept)."""
+        from sqlalchemy import text as sql_text
+
+        with self.write() as conn:
+            if conn.execute(sql_text("SELECT 1 FROM item_features WHERE item_id = :i"), {"i": item_id}).first() is None:
+                conn.execute(sql_text("INSERT INTO item_features (item_id, version, data) VALUES (:i, :v, :d)"), {"i": item_id, "v": version, "d": data})
+
+    def features(self, item_id: int, version: str) -> bytes | None:
+        """An item's stored confirmation keypoints of ``version``, if any."""
+        from sqlalchemy import text as sql_text
+
+        with self.read() as conn:
+            row = conn.execute(sql_text("SELECT data FROM item_features WHERE item_id = :i AND version = :v"), {"i": item_id, "v": version}).first()
+        return bytes(row[0]) if row else None
+
     def set_search_text(self, item_id: int, part: str, body: str) -> None:
         """Make more of an item searchable in the inbox (``part`` from ``store.search.PARTS``, e.g. ``ocr``)."""
         from verify.store import search

@@ -55,7 +55,7 @@ def _v15_search(conn: Connection) -> None:
 
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "initial schema: items, metadata, fingerprints, hash-chained events", _v1_initial),
-    (15, "inbox text search (FTS5 / tsvector) and indexes for the flagged and lacking-fingerprint lists", _v15_search),
+    (15, "inbox text search (FTS5 / tsvector), indexes for the flagged and lacking-fingerprint lists, archive keypoints", _v15_search),
 ]
 
 

@@ -88,12 +88,19 @@ _INDEXES = [
 
 
 def create(conn: Connection) -> None:
-    """Migration 15: the search table, its triggers and backfill, and the listing indexes."""
+    """Migration 15: the search table, its triggers and backfill, the listing indexes, and the
+    table of archive keypoints stored at ingest (``matching/stored_features.py``)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(_PG)
+        conn.exec_driver_sql(
+            "CREATE TABLE item_features (item_id bigint PRIMARY KEY REFERENCES media_item(id), version varchar(16) NOT NULL, data bytea NOT NULL)"
+        )
     else:
         for stmt in _SQLITE:
             conn.exec_driver_sql(stmt)
+        conn.exec_driver_sql(
+            "CREATE TABLE item_features (item_id INTEGER PRIMARY KEY REFERENCES media_item(id), version VARCHAR(16) NOT NULL, data BLOB NOT NULL)"
+        )
     for stmt in _INDEXES:
         conn.exec_driver_sql(stmt)
 
