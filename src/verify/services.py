@@ -180,7 +180,10 @@ class Services:
     def _stored_features(self, item_id: int) -> object | None:
         from verify.matching import stored_features
 
-        data = self.store.features(item_id, stored_features.VERSION)
+        try:
+            data = self.store.features(item_id, stored_features.VERSION)
+        except Exception:  # the store cannot say: confirmation decodes the original instead
+            return None
         return stored_features.unpack(data) if data else None
 
     @property
