@@ -157,6 +157,7 @@ def measure(size: int, photos: list[Path], query: Path, newcomer: Path, work: Pa
     for _ in range(3):
         svc.match_path(query)
     warm = (time.perf_counter() - t) / 3
+    sources = dict(svc.matcher.feature_sources)
 
     subprocess.run([sys.executable, "-c", _ADD_1000, str(Path(__file__).parent), str(db)], env=_env(data), check=True, timeout=3600)
     t = time.perf_counter()
@@ -186,7 +187,7 @@ def measure(size: int, photos: list[Path], query: Path, newcomer: Path, work: Pa
         f"{pickup * 1000:.0f} ms",
         f"{index_wall:.1f} s",
         " / ".join(f"{v * 1000:.0f}" for v in searches.values()) + " ms",
-        f"{', '.join(found) or 'none'}; {chance} candidates",
+        f"{', '.join(found) or 'none'}; {chance} candidates; archive keypoints {sources.get('stored', 0)} stored / {sources.get('decoded', 0)} decoded",
     ]
 
 
