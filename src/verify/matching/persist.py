@@ -53,7 +53,7 @@ MANIFEST = "manifest.json"
 #: Rows fetched from the store per query while loading.
 FETCH = 200_000
 #: A rebuild writes a segment per this many fingerprint rows (bounds the memory a rebuild needs).
-SEGMENT_ROWS = 2_000_000
+SEGMENT_ROWS = 1_000_000
 #: Small segments are merged while the one before is at most this many times the newer one.
 MERGE_RATIO = 2
 #: Files up to this size are checksummed in full on open; bigger ones at 64 sampled blocks.
