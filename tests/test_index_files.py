@@ -236,3 +236,20 @@ def test_store_columns_equal_the_row_by_row_reader(services: Services, tmp_path:
     # paging by id
     half = services.store.fingerprint_columns(int(cols.ids[9]), 10_000)
     assert half.ids.tolist() == cols.ids[10:].tolist()
+
+
+def test_without_a_usable_index_folder_matching_still_works_from_the_store(settings: Settings, tmp_path: Path) -> None:
+    (settings.data_dir / "index").write_text("not a folder")  # e.g. a read-only or broken data folder
+    svc = Services(settings)
+    try:
+        paths = _photos(tmp_path, range(60, 62))
+        for p in paths:
+            svc.ingest_path(p, actor="a")
+        assert _found(svc, paths[1]) == [2]
+        assert svc.matcher._persistent.last_open["how"] == "in memory"
+        extra = _photos(tmp_path / "x", range(62, 63)) if (tmp_path / "x").mkdir() is None else []
+        svc.ingest_path(extra[0], actor="a")
+        assert _found(svc, extra[0]) == [3]
+        assert _contents(svc) == _expected(svc)
+    finally:
+        svc.close()

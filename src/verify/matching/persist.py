@@ -280,6 +280,21 @@ class PersistentIndex:
     def open(self) -> tuple[HammingIndex, KeypointIndex]:
         """The index from the files when they agree with the store, else rebuilt; then caught up."""
         started = time.perf_counter()
+        try:
+            return self._open(started)
+        except OSError as exc:
+            # No usable folder (read-only, full, not a folder): the index in memory, from the store,
+            # as before the files existed. Matching is never refused for want of a cache.
+            hashes, keypoints = HammingIndex(), KeypointIndex()
+            self.base = self.watermark = 0
+            self._seen_recent.clear()
+            self._unsaved = []
+            self._no_files = True
+            added = self.catch_up(hashes, keypoints)
+            self.last_open = {"how": "in memory", "rows_from_files": 0, "rows_caught_up": added, "seconds": time.perf_counter() - started, "problem": str(exc)}
+            return hashes, keypoints
+
+    def _open(self, started: float) -> tuple[HammingIndex, KeypointIndex]:
         identity = self._identity()
         m = self.files.read_manifest()
         how = "opened"
@@ -297,6 +312,7 @@ class PersistentIndex:
             self.files.sweep(m)
         hashes, keypoints = loaded
         assert m is not None
+        self._no_files = False
         self.base = self.watermark = int(m["watermark"])
         self._seen_recent.clear()
         self._unsaved = []
@@ -419,6 +435,9 @@ class PersistentIndex:
 
     def _save_tail(self) -> None:
         """Write the rows taken in since the manifest this process opened as a new segment."""
+        if getattr(self, "_no_files", False):
+            self._unsaved = []
+            return
         if not self._unsaved:
             return
         try:
