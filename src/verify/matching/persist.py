@@ -263,7 +263,7 @@ class PersistentIndex:
         self.watermark = 0  # last fingerprint id taken in (files or tail)
         self.base = 0  # watermark of the manifest this process opened
         self._seen_recent: set[int] = set()  # ids above watermark - LOOKBACK already taken in
-        self._unsaved: list[Any] = []  # column batches taken in since ``base``
+        self._unsaved: list[tuple[Any, Any]] = []  # (columns, their segment arrays) taken in since ``base``
         self.last_open: dict[str, Any] = {}  # what happened on open (for tests and benchmarks)
 
     # identity and checks
@@ -363,8 +363,8 @@ class PersistentIndex:
             info["kp_items"] = n_items
         return arrays, info
 
-    def _write_segment(self, cols: Any, lo: int, hi: int) -> dict[str, Any]:
-        arrays, info = self._segment_arrays(cols)
+    def _write_segment(self, cols: Any, lo: int, hi: int, prepared: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None) -> dict[str, Any]:
+        arrays, info = prepared or self._segment_arrays(cols)
         return {"lo": lo, "hi": hi, "rows": len(cols), **info, "files": self.files.write(arrays)}
 
     def _rebuild(self, identity: dict[str, Any]) -> dict[str, Any]:
@@ -410,8 +410,8 @@ class PersistentIndex:
                 fresh &= cols.ids > self.base
             if fresh.any():
                 cols = _take(cols, np.flatnonzero(fresh))
-                self._take_in(cols, hashes, keypoints)
-                self._unsaved.append(cols)
+                prepared = self._take_in(cols, hashes, keypoints)
+                self._unsaved.append((cols, prepared))
                 added += len(cols)
                 self.watermark = max(self.watermark, int(cols.ids.max()))
                 if look:
@@ -422,7 +422,7 @@ class PersistentIndex:
             self._save_tail()
         return added
 
-    def _take_in(self, cols: Any, hashes: HammingIndex, keypoints: KeypointIndex) -> None:
+    def _take_in(self, cols: Any, hashes: HammingIndex, keypoints: KeypointIndex) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays, info = self._segment_arrays(cols)
         for algo, meta in info["hash"].items():
             k = _safe(algo)
@@ -432,6 +432,7 @@ class PersistentIndex:
         for i in range(len(cols)):
             if algos[i] == kp_words.NAME:
                 keypoints.add(int(cols.item_ids[i]), kp_words.from_bytes(cols.values[i]))
+        return arrays, info
 
     def _save_tail(self) -> None:
         """Write the rows taken in since the manifest this process opened as a new segment."""
@@ -453,12 +454,14 @@ class PersistentIndex:
                     return
                 if have >= self.watermark or have < self.base:
                     return  # rebuilt meanwhile by another process: its next open sorts it out
-                cols = _concat(self._unsaved)
+                # One batch wholly above the files' watermark (the usual case): its arrays are reused.
+                prepared = self._unsaved[0][1] if len(self._unsaved) == 1 and int(self._unsaved[0][0].ids.min()) > have else None
+                cols = _concat([c for c, _ in self._unsaved])
                 cols = _take(cols, np.flatnonzero(cols.ids > have))
                 count, digest = self.source.fingerprint_mark(self.watermark)
                 if count != m["rows"] + len(cols):
                     return  # a row below the watermark is not committed yet: keep it in memory, save later
-                seg = self._write_segment(cols, have, self.watermark)
+                seg = self._write_segment(cols, have, self.watermark, prepared)
                 segments = _merge_small([*m["segments"], seg], self)
                 new = {**m, "watermark": self.watermark, "rows": count, "digest": digest, "segments": segments, "written_at": time.time()}
                 self.files.commit(new)
