@@ -253,3 +253,25 @@ def test_without_a_usable_index_folder_matching_still_works_from_the_store(setti
         assert _contents(svc) == _expected(svc)
     finally:
         svc.close()
+
+
+def test_a_rebuild_in_many_batches_and_segments_is_exact(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = Services(settings)
+    try:
+        paths = _photos(tmp_path, range(70, 76))
+        for p in paths:
+            svc.ingest_path(p, actor="a")
+        monkeypatch.setattr(persist, "FETCH", 7)  # batches of 7 rows, combined into segments of 20+
+        monkeypatch.setattr(persist, "SEGMENT_ROWS", 20)
+        assert _found(svc, paths[4]) == [5]
+        m = json.loads(_manifest_path(settings).read_text())
+        assert len(m["segments"]) >= 3 and sum(s["rows"] for s in m["segments"]) == m["rows"]
+        assert _contents(svc) == _expected(svc)
+        other = Services(settings)
+        try:
+            assert [_found(other, p) for p in paths] == [[i] for i in range(1, 7)]
+            assert other.matcher._persistent.last_open["how"] == "opened" and _contents(other) == _expected(other)
+        finally:
+            other.close()
+    finally:
+        svc.close()

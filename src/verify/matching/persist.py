@@ -371,19 +371,26 @@ class PersistentIndex:
         """Every fingerprint row from the store into fresh segments, then a new manifest. Locked."""
         segments: list[dict[str, Any]] = []
         last = lo = rows = 0
-        batch: list[Any] = []
+        batch: list[tuple[dict[str, np.ndarray], dict[str, Any]]] = []
         batch_rows = 0
         while True:
             cols = self.source.fingerprint_columns(last, FETCH)
-            if len(cols):
-                batch.append(cols)
+            drained = len(cols) == 0
+            if not drained:
+                # Each fetched batch becomes compact arrays at once: the driver's per-row objects
+                # live for one batch, not for a whole segment.
+                batch.append(self._segment_arrays(cols))
                 batch_rows += len(cols)
                 rows += len(cols)
                 last = int(cols.ids[-1])
-            if batch and (batch_rows >= SEGMENT_ROWS or not len(cols)):
-                segments.append(self._write_segment(_concat(batch), lo, last))
-                lo, batch, batch_rows = last, [], 0
-            if not len(cols):
+            del cols
+            if batch and (batch_rows >= SEGMENT_ROWS or drained):
+                arrays, info = _combine(batch)
+                batch = []
+                segments.append({"lo": lo, "hi": last, "rows": batch_rows, **info, "files": self.files.write(arrays)})
+                del arrays
+                lo, batch_rows = last, 0
+            if drained:
                 break
         count, digest = self.source.fingerprint_mark(last)
         if count != rows:
@@ -497,6 +504,28 @@ def _take(cols: Any, idx: np.ndarray) -> Any:
     )
 
 
+def _combine(parts: list[tuple[dict[str, np.ndarray], dict[str, Any]]]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Several segments' arrays (``_segment_arrays`` output) as one: rows re-sorted, postings re-sorted."""
+    if len(parts) == 1:
+        return parts[0]
+    arrays: dict[str, np.ndarray] = {}
+    info: dict[str, Any] = {"hash": {}, "kp_items": sum(i.get("kp_items", 0) for _, i in parts)}
+    for algo in sorted({a for _, i in parts for a in i["hash"]}):
+        k = _safe(algo)
+        group = [({c: arr[f"h.{k}.{c}"] for c in ("hashes", "items", "times", "codes")}, i["hash"][algo]["variants"]) for arr, i in parts if algo in i["hash"]]
+        merged, names = _merge_hash(group)
+        for c, a in merged.items():
+            arrays[f"h.{k}.{c}"] = a
+        info["hash"][algo] = {"variants": names, "rows": len(merged["items"])}
+    if info["kp_items"]:
+        for t in range(kp_words.TABLES):
+            words = [arr[f"k.{t}.words"] for arr, i in parts if i.get("kp_items")]
+            items = [arr[f"k.{t}.items"] for arr, i in parts if i.get("kp_items")]
+            [(w, it)] = postings(np.concatenate(items), [np.concatenate(words)])
+            arrays[f"k.{t}.words"], arrays[f"k.{t}.items"] = w, it
+    return arrays, info
+
+
 def _merge_small(segments: list[dict[str, Any]], owner: PersistentIndex) -> list[dict[str, Any]]:
     """Merge the newest segments while the one before is no more than ``MERGE_RATIO`` times bigger."""
     segs = list(segments)
@@ -508,25 +537,9 @@ def _merge_small(segments: list[dict[str, Any]], owner: PersistentIndex) -> list
 
 def _merge_two(a: dict[str, Any], b: dict[str, Any], owner: PersistentIndex) -> dict[str, Any]:
     files = owner.files
-    arrays: dict[str, np.ndarray] = {}
-    info: dict[str, Any] = {"hash": {}, "kp_items": a.get("kp_items", 0) + b.get("kp_items", 0)}
-    for algo in sorted(set(a.get("hash", {})) | set(b.get("hash", {}))):
-        k = _safe(algo)
-        parts = []
-        for seg in (a, b):
-            if algo in seg.get("hash", {}):
-                parts.append(({c: np.asarray(files.open(seg["files"][f"h.{k}.{c}"], verify=False)) for c in ("hashes", "items", "times", "codes")}, seg["hash"][algo]["variants"]))
-        merged, names = _merge_hash(parts)
-        for c, arr in merged.items():
-            arrays[f"h.{k}.{c}"] = arr
-        info["hash"][algo] = {"variants": names, "rows": len(merged["items"])}
-    if info["kp_items"]:
-        for t in range(kp_words.TABLES):
-            words, items = [], []
-            for seg in (a, b):
-                if seg.get("kp_items"):
-                    words.append(np.asarray(files.open(seg["files"][f"k.{t}.words"], verify=False)))
-                    items.append(np.asarray(files.open(seg["files"][f"k.{t}.items"], verify=False)))
-            [(w, i)] = postings(np.concatenate(items), [np.concatenate(words)])
-            arrays[f"k.{t}.words"], arrays[f"k.{t}.items"] = w, i
+    parts = []
+    for seg in (a, b):
+        arrays = {key: np.asarray(files.open(meta, verify=False)) for key, meta in seg["files"].items()}
+        parts.append((arrays, {"hash": seg.get("hash", {}), "kp_items": seg.get("kp_items", 0)}))
+    arrays, info = _combine(parts)
     return {"lo": a["lo"], "hi": b["hi"], "rows": a["rows"] + b["rows"], **info, "files": files.write(arrays)}

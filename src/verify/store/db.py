@@ -535,7 +535,11 @@ class Store:
 
         fp = schema.fingerprint
         with self.read() as conn:
-            count = conn.execute(select(func.count()).select_from(fp).where(fp.c.id <= last_id)).scalar_one()
+            # The whole count walks the smallest index (SQLite) or an index-only scan (PostgreSQL);
+            # a count restricted to ``id <= last_id`` would walk the table itself, blobs and all.
+            total = conn.execute(select(func.count()).select_from(fp)).scalar_one()
+            above = conn.execute(select(func.count()).select_from(fp).where(fp.c.id > last_id)).scalar_one()
+            count = total - above
             row = conn.execute(select(fp).where(fp.c.id == last_id)).first()
         if row is None:
             return count, ""
