@@ -6,7 +6,9 @@
    scale and nothing else); with 1 and 2 worker processes.
 2. Lookup latency of one 64-bit hash (and per hash in a batch of 16) over 100k, 1M and 10M random
    fingerprints, with the matcher's shortlist radius.
-3. Video fingerprinting (dense, motion-adaptive sampling) of 720p H.264 clips in multiples of real
+3. ``verify hash`` over 80 camera-size JPEGs, whole processes with start-up, against one process of
+   SHA-256 + full decode + imagehash pHash (``--only batch``).
+4. Video fingerprinting (dense, motion-adaptive sampling) of 720p H.264 clips in multiples of real
    time, next to a plain decode of every frame and of keyframes only.
 
 Single-process figures are CPU time of this process (``time.process_time``), so that other load on
@@ -287,15 +289,65 @@ def video(tmp: Path, seconds: float) -> None:
     print()
 
 
+_BASELINE_SCRIPT = """
+import hashlib, sys
+from pathlib import Path
+import imagehash
+from PIL import Image
+for f in sorted(Path(sys.argv[1]).iterdir()):
+    hashlib.sha256(f.read_bytes()).hexdigest()
+    print(f, imagehash.phash(Image.open(f)))
+"""
+
+
+def batch_hash(tmp: Path, n: int = 80, rounds: int = 2) -> None:
+    """``verify hash`` over a folder of camera-size JPEGs, as whole processes (start-up included),
+    against one process of SHA-256 + full decode + imagehash pHash, in the same run."""
+    import os
+    import shutil
+    import subprocess
+
+    folder = tmp / "batch"
+    folder.mkdir(exist_ok=True)
+    sources = [CORPUS / "photos" / f for f in CORPUS_CAMERA if (CORPUS / "photos" / f).exists()]
+    if not sources:
+        sources = [make_12mp(tmp / f"src{i}.jpg", 700 + i) for i in range(4)]
+    for i in range(n):
+        shutil.copy(sources[i % len(sources)], folder / f"{i:03d}.jpg")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+
+    def wall(cmd: list[str]) -> float:
+        best = float("inf")
+        for _ in range(rounds):
+            t = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            best = min(best, time.perf_counter() - t)
+        return best
+
+    base = wall([sys.executable, "-c", _BASELINE_SCRIPT, str(folder)])
+    ours = wall([sys.executable, "-m", "verify", "hash", "--json", str(folder)])
+    load = os.getloadavg()[0]
+    mb = statistics.mean(f.stat().st_size for f in folder.iterdir()) / 1e6
+    print(f"## `verify hash` over {n} camera JPEGs ({mb:.1f} MB each), whole processes, best of {rounds}; "
+          f"{os.cpu_count()} cores, load average {load:.1f} (a shared machine)\n")  # fmt: skip
+    print(table(["command", "wall s", "files/s", "vs imagehash"], [
+        ["one process: SHA-256 + Image.open + imagehash.phash", f"{base:.1f}", f"{n / base:.1f}", "1.00x"],
+        ["verify hash --json (every core)", f"{ours:.1f}", f"{n / ours:.1f}", f"{base / ours:.2f}x"],
+    ]))  # fmt: skip
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["hashing", "lookup", "keypoints", "video"], default=None)
+    ap.add_argument("--only", choices=["hashing", "batch", "lookup", "keypoints", "video"], default=None)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="verify-speed-") as tmp:
         if args.only in (None, "hashing"):
             hashing(Path(tmp), 4 if args.quick else 8, 2 if args.quick else 3)
             hashing(Path(tmp), 0, 2 if args.quick else 3, corpus=True)
+        if args.only in (None, "batch"):
+            batch_hash(Path(tmp), 20 if args.quick else 80)
         if args.only in (None, "lookup"):
             lookups([100_000, 1_000_000] if args.quick else [100_000, 1_000_000, 10_000_000])
         if args.only in (None, "keypoints"):

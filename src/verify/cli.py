@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,8 +28,15 @@ from verify.fingerprints.keypoints import NAME as KEYPOINT_WORDS
 from verify.matching.identical import IDENTICAL_METHOD
 from verify.models import Claim, Match
 from verify.manifest import parse_when, read_manifest
-from verify.services import Analysis, Services
-from verify.sandbox import analyse_isolated
+
+if TYPE_CHECKING:  # the store, codecs and matching are imported by the commands that use them (fast start)
+    from verify.services import Analysis, Services
+
+
+def analyse_isolated(path: Path, settings: Settings, **kwargs: Any) -> Any:
+    from verify.sandbox import analyse_isolated as run
+
+    return run(path, settings, **kwargs)
 
 MEDIA_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jxl",
@@ -53,6 +60,8 @@ def _actor(settings: Settings) -> str:
 
 def _open_services(settings: Settings, *, isolate: bool = False) -> Services:
     """The store for a command; an unreachable database ends the command with one readable line."""
+    from verify.services import Services
+
     try:
         return Services(settings, isolate=isolate)
     except VerifyError as exc:
@@ -273,6 +282,8 @@ def index(paths: tuple[str, ...], data_dir: str | None, db: str | None, workers:
         _fail(str(exc), 2)
     services = _open_services(settings)
     who = _actor(settings)
+    from verify.fingerprints.keypoints import NAME as KEYPOINT_WORDS
+
     lacking = services.store.items_lacking(KEYPOINT_WORDS)
     if lacking:
         # Pictures stored by an earlier version get the keypoint words this one matches with.
@@ -373,8 +384,9 @@ def match(paths: tuple[str, ...], data_dir: str | None, db: str | None, as_json:
     services = _open_services(settings, isolate=True)
     failures = 0
     total = 0
-    for path, problem in _walk(paths):
-        total += 1
+
+    def one(item: tuple[Path, str | None]) -> dict[str, Any]:
+        path, problem = item
         record: dict[str, Any] = {"path": str(path), "sha256": None, "kind": None, "error": problem, "matches": [], "candidates": []}
         if problem is None:
             try:
@@ -390,6 +402,13 @@ def match(paths: tuple[str, ...], data_dir: str | None, db: str | None, as_json:
                     matches=[match_json(m) for m in report.outcome.matches],
                     candidates=[match_json(m) for m in report.outcome.candidates],
                 )
+        return record
+
+    from verify.batch import ordered_map, widen_sandbox
+
+    workers = widen_sandbox(services)  # decoding in sandboxed workers, one per core; matching shares one index
+    for record in ordered_map(one, _walk(paths), workers):
+        total += 1
         if record["error"]:
             failures += 1
         if as_json:
@@ -479,16 +498,16 @@ def meta(paths: tuple[str, ...], as_json: bool) -> None:
 @json_option
 def hash_cmd(paths: tuple[str, ...], as_json: bool) -> None:
     """Print perceptual fingerprints; nothing is stored."""
+    from verify.batch import hash_many
+
     settings = load_settings()
     failures = total = 0
-    for path, analysis, error in _analyse_each(paths, settings):
+    # Every core: files are hashed in sandboxed workers (no metadata readers), printed in input order.
+    for path, hashed, error in hash_many(_walk(paths), settings):
         total += 1
         failures += error is not None
-        fps = [
-            {"algorithm": f.algorithm, "variant": f.variant, "frame_time_s": f.frame_time_s, "hex": f.hex}
-            for f in (analysis.fingerprints if analysis else [])
-        ]
-        record = {"path": path, "sha256": analysis.sha256 if analysis else None, "kind": analysis.kind if analysis else None, "error": error, "fingerprints": fps}
+        fps = hashed["fingerprints"] if hashed else []
+        record = {"path": path, "sha256": hashed["sha256"] if hashed else None, "kind": hashed["kind"] if hashed else None, "error": error, "fingerprints": fps}
         if as_json:
             _emit(record)
         elif error:

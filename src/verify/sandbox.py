@@ -119,28 +119,34 @@ def die_with_parent() -> None:
         pass
 
 
-def _warm_up() -> None:
+def _warm_up(light: bool = False) -> None:
     """Import everything ``analyse`` loads lazily (PyAV, OpenCV, the metadata readers), so the
-    decode time limit measures decoding, not a second of imports on the first file."""
+    decode time limit measures decoding, not a second of imports on the first file.
+    ``light``: only what hashing needs (``verify hash``: no store, no metadata readers)."""
     import importlib
 
-    import verify.services  # noqa: F401
+    if light:
+        import verify.batch  # noqa: F401
+        import verify.fingerprints  # noqa: F401
 
-    for name in ("av", "cv2", "verify.metadata.image", "verify.metadata.video", "verify.metadata.c2pa", "verify.metadata.exiftool"):
+    else:
+        import verify.services  # noqa: F401
+
+    for name in ("av", "cv2") if light else ("av", "cv2", "verify.metadata.image", "verify.metadata.video", "verify.metadata.c2pa", "verify.metadata.exiftool"):
         try:
             importlib.import_module(name)
         except Exception:  # optional parts: the call itself reports what is missing
             pass
 
 
-def _serve(conn: Connection, memory_bytes: int | None) -> None:
+def _serve(conn: Connection, memory_bytes: int | None, light: bool = False) -> None:
     """The child's loop: run each requested call, send back a tagged result, never a traceback.
 
     No ``die_with_parent`` here: Linux ties that to the *thread* that started the child, and the
     workbench starts decoders from short-lived script threads. The child exits instead when its
     socket reports end-of-file, which happens when the parent process goes, however it goes.
     """
-    _warm_up()
+    _warm_up(light)
     limit_memory(memory_bytes)
     from verify import steps
 
@@ -176,7 +182,7 @@ class _Worker:
     over a socket pair, so whatever a codec prints on stdout or stderr cannot corrupt them.
     """
 
-    def __init__(self, memory_bytes: int | None) -> None:
+    def __init__(self, memory_bytes: int | None, light: bool = False) -> None:
         import socket
         import subprocess
         import sys
@@ -187,7 +193,7 @@ class _Worker:
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "verify.sandbox", str(child_sock.fileno()), str(memory_bytes or 0)],
+                [sys.executable, "-m", "verify.sandbox", str(child_sock.fileno()), str(memory_bytes or 0), *(["light"] if light else [])],
                 pass_fds=[child_sock.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -233,8 +239,9 @@ class Sandbox:
 
     def __init__(
         self, timeout_s: float | None = None, memory_bytes: int | None = DEFAULT_MEMORY_BYTES, workers: int = 2,
-        *, limits: TimeLimits | None = None,
+        *, limits: TimeLimits | None = None, light: bool = False,
     ) -> None:  # fmt: skip
+        self.light = light
         self.timeout_s = timeout_s
         self.limits = limits or TimeLimits()
         self.memory_bytes = memory_bytes
@@ -320,7 +327,7 @@ class Sandbox:
 
     def _take(self, fresh: bool = False) -> _Worker:
         if fresh:
-            return _Worker(self.memory_bytes)
+            return _Worker(self.memory_bytes, self.light)
         with self._lock:
             if self._closed:
                 raise VerifyError("The decoder has been shut down.")
@@ -329,7 +336,7 @@ class Sandbox:
                 if worker.alive():
                     return worker
                 worker.kill()
-        return _Worker(self.memory_bytes)
+        return _Worker(self.memory_bytes, self.light)
 
     def _give_back(self, worker: _Worker, keep: bool) -> None:
         if keep and worker.alive() and worker.calls < MAX_CALLS_PER_WORKER:
@@ -406,7 +413,7 @@ __all__ = [
 
 def _child_main(argv: list[str]) -> None:
     fd, memory = int(argv[0]), int(argv[1])
-    _serve(Connection(fd), memory or None)
+    _serve(Connection(fd), memory or None, light=argv[2:3] == ["light"])
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ from verify import fingerprints as fingerprinting
 from verify import metadata as metadata_reader
 from verify.config import Settings
 from verify.errors import NotAllowed, StoreError, TooLarge, UnreadableMedia, UnsupportedMedia, VerifyError
+from verify.fingerprints import ALGORITHMS
 from verify.matching import MatchOutcome, Matcher
 from verify.matching.identical import identical_match
+from verify.matching.persist import PersistentIndex
 from verify.media import Sniffed, open_image, probe_video, sniff_file
 from verify.models import (
     VERDICT_STATUSES,
@@ -55,6 +57,8 @@ class Analysis:
     fingerprints: list[Fingerprint]
     decode_error: str | None = None
     decode_error_type: str = "UnreadableMedia"  # TooLarge when a limit refused the decode
+    #: Archive stills: the keypoints confirmation compares with (``matching/stored_features.py``).
+    confirm_features: bytes | None = None
 
     def decode_refusal(self) -> VerifyError | None:
         """The error that keeps this file out of the archive and the matcher, or ``None``."""
@@ -150,7 +154,15 @@ def analyse(
         duration = duration or meta.duration_s
         return Analysis(digest, size, sniffed.kind, sniffed.mime, width, height, duration, meta, [],
                         decode_error=reason, decode_error_type=type(failure).__name__)  # fmt: skip
-    return Analysis(digest, size, sniffed.kind, sniffed.mime, width, height, duration, meta, fps)
+    stored = None
+    if for_archive and sniffed.kind == "image":
+        from verify.matching import stored_features
+
+        try:
+            stored = stored_features.compute(path)
+        except Exception:  # confirmation then decodes the original, as before
+            stored = None
+    return Analysis(digest, size, sniffed.kind, sniffed.mime, width, height, duration, meta, fps, confirm_features=stored)
 
 
 #: The metadata readers' own time limit when the decoder had to be stopped: they are bounded
@@ -192,7 +204,7 @@ def analyse_for_metadata(path: Path, settings: Settings) -> Analysis:
     except UnsupportedMedia:
         raise
     except (UnreadableMedia, TooLarge) as first:
-        limit = min(METADATA_ONLY_TIMEOUT_S, max(5.0, settings.decode_timeout_s))
+        limit = min(METADATA_ONLY_TIMEOUT_S, max(5.0, settings.decode_timeout_s or METADATA_ONLY_TIMEOUT_S))
         try:
             return box.call(read_without_decoding, Path(path), settings, str(first), timeout_s=limit)  # type: ignore[no-any-return]
         except VerifyError:
@@ -271,10 +283,20 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.database_url)
         self.blobs = BlobStore(settings.media_dir)
-        self.matcher = Matcher(self.store.iter_fingerprints, self.store.items_by_ids, self.blobs.path_for)
-        # Items this process knows the match index holds; another desk (a second workbench, a CLI
-        # run) sharing the database changes the count, and the index is reloaded before matching.
-        self._known_items = self.store.count_items()
+        # The match index lives in files under the data folder (one set per database), checked
+        # against the store on open and extended by fingerprint id: see matching/persist.py.
+        persistent = PersistentIndex(settings.data_dir / "index" / _index_key(settings.database_url), self.store, ALGORITHMS)
+        self.matcher = Matcher(self.store.iter_fingerprints, self.store.items_by_ids, self.blobs.path_for, persistent=persistent,
+                               stored_features=self._stored_features)  # fmt: skip
+
+    def _stored_features(self, item_id: int) -> object | None:
+        from verify.matching import stored_features
+
+        try:
+            data = self.store.features(item_id, stored_features.VERSION)
+        except Exception:  # the store cannot say: confirmation decodes the original instead
+            return None
+        return stored_features.unpack(data) if data else None
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -368,8 +390,14 @@ class Services:
                 self.blobs.remove_uncommitted(analysis.sha256)
             raise
         if created:
+            if analysis.confirm_features:
+                from verify.matching import stored_features
+
+                try:
+                    self.store.add_features(item.id, stored_features.VERSION, analysis.confirm_features)
+                except Exception:  # derived data: without it, confirmation decodes the original
+                    pass
             self.matcher.add(item.id, analysis.fingerprints)
-            self._known_items += 1
         return IngestResult(item, created, analysis)
 
     def refresh_fingerprints(
@@ -403,7 +431,7 @@ class Services:
             if on_item:
                 on_item(item_id, None)
         if updated:
-            self.matcher.reset()  # reloaded with the new words on next use
+            self.matcher.sync()  # the new words have new fingerprint ids: taken in like any addition
         return updated, failed
 
     # -- match -------------------------------------------------------------------------------
@@ -436,11 +464,12 @@ class Services:
         return self.matcher.match(fps, query_path=self.blobs.path_for(item.sha256), exclude_item_id=item_id)
 
     def _sync_index(self) -> None:
-        """Reload the in-memory match index when other processes added items to the shared store."""
-        count = self.store.count_items()
-        if count != self._known_items:
-            self.matcher.reset()
-            self._known_items = count
+        """Take in what other processes (a colleague's workbench, ``verify index``) stored meanwhile.
+
+        Rows are read by fingerprint id past what the index holds: one indexed query, and no
+        reload however many items the archive has.
+        """
+        self.matcher.sync()
 
     # -- inspect -----------------------------------------------------------------------------
 
@@ -589,6 +618,13 @@ class Services:
     def record_export(self, item_id: int | None, what: str, *, actor: str) -> Event:
         """Exports leave the desk: the log says who took what out, and when."""
         return self.store.append_event(item_id, require_actor(actor), "exported", {"what": what})
+
+
+def _index_key(database_url: str) -> str:
+    """A folder name per database, so one data folder pointed at two databases keeps two indexes."""
+    import hashlib
+
+    return hashlib.sha256(database_url.encode()).hexdigest()[:16]
 
 
 def require_actor(actor: str | None) -> str:

@@ -40,6 +40,7 @@ from verify.matching.confirm import (
 )
 from verify.matching.index import HammingIndex, Hit
 from verify.matching.keypoints import KeypointIndex
+from verify.matching.persist import PersistentIndex
 from verify.media import sniff_file
 from verify.models import Fingerprint, Match, MediaItem
 
@@ -64,8 +65,37 @@ HASH_DECIDES = 3
 #: A whole-picture hash this close plus this many RANSAC inliers also makes a confident match.
 CORROBORATE_DISTANCE = 6
 CORROBORATE_INLIERS = 15
-#: A hash this close makes an unconfirmed item worth a look.
+#: A hash this close makes an unconfirmed item worth a look (in an archive of up to
+#: ``CANDIDATE_REFERENCE_ROWS`` hashes; bigger archives get a stricter limit, see ``candidate_distance``).
 CANDIDATE_DISTANCE = 12
+CANDIDATE_REFERENCE_ROWS = 110_000
+#: The size-adjusted limit never goes below this (beyond it, only keypoints make a candidate).
+CANDIDATE_MIN_DISTANCE = 6
+
+
+def _chance(distance: int, bits: int = 64) -> float:
+    """Probability that an unrelated hash lands within ``distance`` bits (independent fair bits)."""
+    from math import comb
+
+    return sum(comb(bits, k) for k in range(distance + 1)) / 2**bits
+
+
+def candidate_distance(archive_rows: int) -> int:
+    """The hash distance that makes an unconfirmed item worth a look, for an archive this size.
+
+    Chance hits within ``d`` bits grow with the number of stored hashes: 11 million hashes (a
+    million pictures) put about ten unrelated pictures within 12 bits of any query, against 0-1 at
+    10,000 pictures. The limit tightens so the expected number of chance hits stays what it is at
+    ``CANDIDATE_REFERENCE_ROWS`` (about 10,000 pictures); items further away are still shown when
+    keypoints make them promising (a second signal).
+    """
+    if archive_rows <= CANDIDATE_REFERENCE_ROWS:
+        return CANDIDATE_DISTANCE
+    budget = _chance(CANDIDATE_DISTANCE) * CANDIDATE_REFERENCE_ROWS
+    d = CANDIDATE_DISTANCE
+    while d > CANDIDATE_MIN_DISTANCE and _chance(d) * archive_rows > budget:
+        d -= 1
+    return d
 #: Video: a frame pair counts when its hashes are this close...
 FRAME_DISTANCE = 12
 #: ...and agrees with the clip's time offset within this many seconds.
@@ -99,18 +129,28 @@ class Matcher:
         blob_path: Callable[[str], Path] | None = None,
         *,
         cache_size: int = 512,
+        persistent: PersistentIndex | None = None,
+        stored_features: Callable[[int], object | None] | None = None,
     ) -> None:
+        """``persistent``: the on-disk index of a store (``persist.py``); without it the index is
+        built in memory from ``load_fingerprints`` and fed by ``add`` (tests, benchmarks)."""
         self._load_fingerprints = load_fingerprints
         self._load_items = load_items
         self._blob_path = blob_path
         self._index: HammingIndex | None = None
         self._keypoints = KeypointIndex()
         self._lock = threading.Lock()
+        self._persistent = persistent
+        self._stored_features = stored_features
+        #: Archive features read from the store vs decoded from originals (benchmarks, tests).
+        self.feature_sources: Counter[str] = Counter()
         self.features = FeatureCache(cache_size)
 
     @property
     def index(self) -> HammingIndex:
         with self._lock:
+            if self._index is None and self._persistent is not None:
+                self._index, self._keypoints = self._persistent.open()
             if self._index is None:
                 index = HammingIndex()
                 keypoints = KeypointIndex()
@@ -135,7 +175,20 @@ class Matcher:
         _ = self.index  # loading the index loads the keypoint words with it
         return self._keypoints
 
+    def sync(self) -> None:
+        """Take in what any process stored since the index was loaded (by fingerprint id: never a reload)."""
+        if self._persistent is None:
+            return
+        with self._lock:
+            if self._index is not None:  # not loaded yet: loading brings everything
+                self._persistent.catch_up(self._index, self._keypoints)
+
     def add(self, item_id: int, fingerprints: list[Fingerprint]) -> None:
+        if self._persistent is not None:
+            # The rows are in the store already: read back by id, so nothing is taken in twice
+            # and ``verify index`` (which never matches) never loads the index at all.
+            self.sync()
+            return
         self.index.add(item_id, [fp for fp in fingerprints if fp.algorithm in ALGORITHMS])
         for fp in fingerprints:
             if fp.algorithm == kp_words.NAME:
@@ -280,10 +333,20 @@ class Matcher:
     def _archive_features(self, item: MediaItem, time_s: float | None):  # type: ignore[no-untyped-def]
         if self._blob_path is None:
             return None
+        key = (item.sha256, None if time_s is None else round(time_s, 3))
+        if self._stored_features is not None and item.kind == "image":
+            # Keypoints stored at ingest: no archive file is opened, let alone decoded.
+            feats = self.features.peek(key)
+            if feats is not None:
+                return feats
+            stored = self._stored_features(item.id)
+            if stored is not None:
+                self.feature_sources["stored"] += 1
+                return self.features.put(key, stored)  # type: ignore[arg-type]
         path = self._blob_path(item.sha256)
         if not Path(path).exists():
             return None
-        key = (item.sha256, None if time_s is None else round(time_s, 3))
+        self.feature_sources["decoded"] += 1
         return self.features.get(key, lambda: load_gray(Path(path), time_s))
 
     def _worth_full_check(self, item: MediaItem, ih: _ItemHits, qfeats: QueryFeatures) -> bool:
@@ -341,7 +404,7 @@ class Matcher:
         else:
             confident = False
             score = 0.5 * max(hash_sim, min(1.0, geometry.inliers / CONFIRM_SCALE))
-        if not confident and best.distance > CANDIDATE_DISTANCE and not geometry.promising:
+        if not confident and best.distance > candidate_distance(len(self.index)) and not geometry.promising:
             return None
         method = _method(used, geometry)
         return Match(
@@ -393,7 +456,7 @@ class Matcher:
         confident = (share >= VIDEO_SHARE_CONFIDENT and len(matched_times) >= min(2, total)) or (
             geometry.confirmed and share >= VIDEO_SHARE_CONFIRMED
         )
-        if not confident and best.distance > CANDIDATE_DISTANCE and not geometry.promising:
+        if not confident and best.distance > candidate_distance(len(self.index)) and not geometry.promising:
             return None
         score = (0.5 + 0.5 * share) if confident else 0.5 * share
         detail: dict[str, object] = {

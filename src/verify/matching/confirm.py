@@ -177,6 +177,22 @@ class FeatureCache:
         self._data: OrderedDict[tuple[str, float | None], Features | None] = OrderedDict()
         self._lock = threading.Lock()
 
+    def peek(self, key: tuple[str, float | None]) -> Features | None:
+        """Cached features, or ``None`` when not cached (or cached as unreadable)."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        return None
+
+    def put(self, key: tuple[str, float | None], feats: Features) -> Features:
+        with self._lock:
+            self._data[key] = feats
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return feats
+
     def get(self, key: tuple[str, float | None], load: Callable[[], np.ndarray]) -> Features | None:
         with self._lock:
             if key in self._data:

@@ -4,7 +4,8 @@ The second way into the shortlist (the first is the Hamming index of hashes). Pe
 postings are two parallel arrays sorted by word: the word and the item id (both ``uint32``). A lookup is ``searchsorted`` for every query word, then a weighted vote per item where
 a word counts ``log(1 + N / df)``: a word found in many pictures (sky texture, caption text) says
 little, a rare one a lot. New items land in a small sorted segment that is merged into the main
-one when it grows, so an ingest does not re-sort millions of postings.
+one when it grows, so an ingest does not re-sort millions of postings. Read-only segments (the
+memory-mapped files of the persistent index, ``matching/persist.py``) are searched alongside.
 
 Memory: ``KEYPOINTS x TABLES`` postings of 8 bytes per picture, about 2.4 kB (240 MB for 100,000
 archive pictures); see docs/matching.md.
@@ -53,6 +54,22 @@ class _Segment:
         return np.searchsorted(self.words, q, "left"), np.searchsorted(self.words, q, "right")
 
 
+def postings(items: np.ndarray, words: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Sorted postings per table: ``words[t]`` holds table ``t``'s word of each posting, ``items`` its item.
+
+    One sort of (word, item) keys orders the postings by word and drops repeats: one posting per
+    distinct word per item and table (a repeated texture votes once).
+    """
+    items = items.astype(np.uint64)
+    out = []
+    for w in words:
+        keys = np.sort((w.astype(np.uint64) << np.uint64(32)) | items)  # (np.unique hashes first: far slower here)
+        if keys.size:
+            keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
+        out.append(((keys >> np.uint64(32)).astype(np.uint32), (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)))
+    return out
+
+
 class KeypointIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -60,15 +77,26 @@ class KeypointIndex:
         self._recent = [_Segment.empty() for _ in range(TABLES)]
         self._pending: list[tuple[int, np.ndarray]] = []
         self._items: set[int] = set()
+        self._frozen: list[list[_Segment]] = []
+        self._frozen_items = 0
 
     def __len__(self) -> int:
         """Pictures indexed."""
-        return len(self._items)
+        return len(self._items) + self._frozen_items
 
     def nbytes(self) -> int:
         with self._lock:
             self._flush()
-            return sum(s.words.nbytes + s.items.nbytes for s in (*self._main, *self._recent))
+            segs = [*self._main, *self._recent, *(s for f in self._frozen for s in f)]
+            return sum(s.words.nbytes + s.items.nbytes for s in segs)
+
+    def add_frozen(self, tables: list[tuple[np.ndarray, np.ndarray]], n_items: int) -> None:
+        """A read-only segment: per table, (words, items) sorted by word (``postings``), over ``n_items`` pictures."""
+        if len(tables) != TABLES or n_items <= 0:
+            return
+        with self._lock:
+            self._frozen = [*self._frozen, [_Segment(w, i, presorted=True) for w, i in tables]]
+            self._frozen_items += n_items
 
     def add(self, item_id: int, words: np.ndarray) -> None:
         """``words``: ``(TABLES, n)`` from ``fingerprints.keypoints``; one set per item, the first kept."""
@@ -87,6 +115,9 @@ class KeypointIndex:
             self._recent = [_Segment(s.words[s.items != item_id], s.items[s.items != item_id]) for s in self._recent]
             self._pending = [(i, w) for i, w in self._pending if i != item_id]
             self._items.discard(item_id)
+            if any((s.items == item_id).any() for f in self._frozen for s in f):
+                self._frozen = [[_Segment(s.words[s.items != item_id], s.items[s.items != item_id], presorted=True) for s in f] for f in self._frozen]
+                self._frozen_items -= 1
 
     def _flush(self) -> None:
         """Pending adds into the recent segment; the recent one into the main when large. Locked."""
@@ -95,13 +126,9 @@ class KeypointIndex:
         ids = np.fromiter((i for i, _ in self._pending), np.uint64, len(self._pending))
         counts = np.fromiter((w.shape[1] for _, w in self._pending), np.int64, len(self._pending))
         items = np.repeat(ids, counts)
+        built = postings(items, [np.concatenate([w[t] for _, w in self._pending]) for t in range(TABLES)])
         for t in range(TABLES):
-            words = np.concatenate([w[t] for _, w in self._pending]).astype(np.uint64)
-            # One sort of (word, item) keys orders the postings by word and drops repeats: one
-            # posting per distinct word per item and table (a repeated texture votes once).
-            keys = np.sort((words << np.uint64(32)) | items)  # (np.unique hashes first: far slower here)
-            keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
-            new = _Segment((keys >> np.uint64(32)).astype(np.uint32), (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), presorted=True)
+            new = _Segment(*built[t], presorted=True)
             rec, main = self._recent[t], self._main[t]
             if len(rec.words) + len(new.words) > max(MERGE_AT, len(main.words) // 8):
                 self._main[t] = _Segment.merged(main, rec, new)
@@ -116,8 +143,8 @@ class KeypointIndex:
             return []
         with self._lock:
             self._flush()
-            segments = list(zip(self._main, self._recent))
-            n_items = len(self._items)
+            segments = [[*(f[t] for f in self._frozen), self._main[t], self._recent[t]] for t in range(TABLES)]
+            n_items = len(self._items) + self._frozen_items
         if n_items == 0:
             return []
         max_df = max(MIN_MAX_DF, int(n_items * MAX_DF_SHARE))

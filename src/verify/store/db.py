@@ -408,7 +408,8 @@ class Store:
         if f.status:
             q = q.where(st.c.status == f.status)
         if f.has_warning is True:
-            q = q.where(st.c.warnings != "[]")
+            # through the partial index of flagged items (a handful), not a pass over every item
+            q = q.where(mi.c.id.in_(select(st.c.item_id).where(st.c.warnings != "[]")))
         elif f.has_warning is False:
             q = q.where(or_(st.c.warnings == "[]", st.c.warnings.is_(None)))
         if f.item_ids is not None:
@@ -418,18 +419,7 @@ class Store:
         if f.until:
             q = q.where(mi.c.first_seen_at < datetime.combine(f.until, datetime.max.time(), UTC))
         if f.text:
-            needle = f"%{f.text.lower()}%"
-            q = q.where(
-                or_(
-                    func.lower(mi.c.filename).like(needle),
-                    func.lower(mi.c.source).like(needle),
-                    func.lower(mi.c.claimed_place).like(needle),
-                    func.lower(mi.c.note).like(needle),
-                    func.lower(md.c.make).like(needle),
-                    func.lower(md.c.model).like(needle),
-                    mi.c.sha256.startswith(f.text.lower()),
-                )
-            )
+            q = q.where(_text_matches(self.dialect, f.text))
         with self.read() as conn:
             rows = conn.execute(q).all()
         return [(_item_from_row(r), r.status or "unverified", json.loads(r.warnings or "[]")) for r in rows]
@@ -475,9 +465,141 @@ class Store:
                 yield r.item_id, Fingerprint(r.algorithm, r.variant, bytes(r.value), r.frame_time_s)
             last = rows[-1].id
 
+    def add_features(self, item_id: int, version: str, data: bytes) -> None:
+        """Store an item's confirmation keypoints (derived, replaceable; the first record is kept)."""
+        from sqlalchemy import text as sql_text
+
+        with self.write() as conn:
+            if conn.execute(sql_text("SELECT 1 FROM item_features WHERE item_id = :i"), {"i": item_id}).first() is None:
+                conn.execute(sql_text("INSERT INTO item_features (item_id, version, data) VALUES (:i, :v, :d)"), {"i": item_id, "v": version, "d": data})
+
+    def features(self, item_id: int, version: str) -> bytes | None:
+        """An item's stored confirmation keypoints of ``version``, if any."""
+        from sqlalchemy import text as sql_text
+
+        with self.read() as conn:
+            row = conn.execute(sql_text("SELECT data FROM item_features WHERE item_id = :i AND version = :v"), {"i": item_id, "v": version}).first()
+        return bytes(row[0]) if row else None
+
+    def set_search_text(self, item_id: int, part: str, body: str) -> None:
+        """Make more of an item searchable in the inbox (``part`` from ``store.search.PARTS``, e.g. ``ocr``)."""
+        from verify.store import search
+
+        with self.write() as conn:
+            search.set_text(conn, item_id, part, body)
+
+    def fingerprint_columns(self, after_id: int, limit: int = 200_000) -> FingerprintColumns:
+        """Fingerprint rows with ``id > after_id`` in id order, at most ``limit``, as columns.
+
+        Read with the driver's cursor (no SQLAlchemy row objects, no ``Fingerprint`` per row) and the
+        garbage collector paused: a million-picture archive has eleven million rows, and the collector
+        walking millions of fresh tuples was half the load time.
+        """
+        import gc
+
+        import numpy as np
+
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        sql = f"SELECT id, item_id, algorithm, variant, frame_time_s, value FROM fingerprint WHERE id > {mark} ORDER BY id LIMIT {int(limit)}"
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            with self.engine.connect() as conn:
+                cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cur.execute(sql, (int(after_id),))
+                    rows = cur.fetchall()
+                finally:
+                    cur.close()
+            if not rows:
+                empty = np.zeros(0, np.int64)
+                return FingerprintColumns(empty, empty, [], [], np.zeros(0, np.float64), [])
+            ids, items, algos, variants, times, values = zip(*rows)
+            del rows
+            return FingerprintColumns(
+                np.array(ids, dtype=np.int64),
+                np.array(items, dtype=np.int64),
+                list(algos),
+                list(variants),
+                np.array([np.nan if t is None else t for t in times], dtype=np.float64),
+                [bytes(v) for v in values],
+            )
+        finally:
+            if enabled:
+                gc.enable()
+
+
+    def fingerprint_mark(self, last_id: int) -> tuple[int, str]:
+        """(rows with ``id <= last_id``, a digest of row ``last_id``): what a saved index is checked against."""
+        import hashlib
+
+        fp = schema.fingerprint
+        with self.read() as conn:
+            # The whole count walks the smallest index (SQLite) or an index-only scan (PostgreSQL);
+            # a count restricted to ``id <= last_id`` would walk the table itself, blobs and all.
+            total = conn.execute(select(func.count()).select_from(fp)).scalar_one()
+            above = conn.execute(select(func.count()).select_from(fp).where(fp.c.id > last_id)).scalar_one()
+            count = total - above
+            row = conn.execute(select(fp).where(fp.c.id == last_id)).first()
+        if row is None:
+            return count, ""
+        h = hashlib.sha256(f"{row.id}|{row.item_id}|{row.algorithm}|{row.variant}|{row.frame_time_s}|".encode())
+        h.update(bytes(row.value))
+        return count, h.hexdigest()[:32]
+
+
+    def identity(self) -> str:
+        """Which database this is: the hash of its first event (unique per store), or ``empty``."""
+        ev = schema.event
+        with self.read() as conn:
+            first = conn.execute(select(ev.c.hash).order_by(ev.c.id).limit(1)).scalar()
+        return first or "empty"
+
+
+def _text_matches(dialect: str, needle: str) -> Any:
+    """Items whose words match (full-text index) or whose SHA-256 starts with ``needle``: a condition."""
+    import re
+
+    from sqlalchemy import BigInteger, and_, false, text as sql_text
+
+    from verify.store import search
+
+    mi = schema.media_item
+    conds = []
+    found = search.matching_ids_sql(dialect, needle)
+    if found is not None:
+        sql, params = found
+        conds.append(mi.c.id.in_(sql_text(sql).bindparams(**params).columns(item_id=BigInteger)))
+    hexed = needle.strip().lower()
+    if re.fullmatch(r"[0-9a-f]{4,64}", hexed):
+        # a range on the unique index (LIKE 'abc%' cannot use it in SQLite)
+        conds.append(and_(mi.c.sha256 >= hexed, mi.c.sha256 < hexed + "g"))
+    if not conds:
+        return false()
+    return conds[0] if len(conds) == 1 else or_(*conds)
+
 
 def _fingerprint_rows(item_id: int, fingerprints: Sequence[Fingerprint]) -> list[dict[str, Any]]:
     return [
         {"item_id": item_id, "algorithm": f.algorithm, "variant": f.variant, "frame_time_s": f.frame_time_s, "value": f.value}
         for f in fingerprints
     ]
+
+
+@dataclass(frozen=True)
+class FingerprintColumns:
+    """Fingerprint rows as columns, for loading the match index: no Python object per row kept.
+
+    ``ids``, ``item_ids`` (``int64``) and ``frame_times`` (``float64``, NaN for stills) are numpy
+    arrays; ``algorithms``, ``variants`` and ``values`` are lists straight from the driver.
+    """
+
+    ids: Any
+    item_ids: Any
+    algorithms: list[str]
+    variants: list[str]
+    frame_times: Any
+    values: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.values)

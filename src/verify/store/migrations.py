@@ -47,8 +47,15 @@ def _v1_initial(conn: Connection) -> None:
     conn.execute(schema.chain_head.insert().values(id=1, last_hash=GENESIS_HASH, events=0))
 
 
+def _v15_search(conn: Connection) -> None:
+    from verify.store import search
+
+    search.create(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "initial schema: items, metadata, fingerprints, hash-chained events", _v1_initial),
+    (15, "inbox text search (FTS5 / tsvector), indexes for the flagged and lacking-fingerprint lists, archive keypoints", _v15_search),
 ]
 
 

@@ -46,7 +46,7 @@ def services() -> Services:
 
 
 def _refresh_if_archive_changed(svc: Services) -> None:
-    """Reload the in-memory index when items arrived from elsewhere (``verify index``, a colleague).
+    """Take in items that arrived from elsewhere (``verify index``, a colleague) into the index.
 
     Uploads made through this process add themselves to the index (see ``note_own_ingest``); a
     count that moved otherwise means another process wrote to the store.
@@ -57,9 +57,8 @@ def _refresh_if_archive_changed(svc: Services) -> None:
         return
     seen = getattr(svc, "_ui_item_count", None)
     if seen is not None and seen != count:
-        reset = getattr(svc.matcher, "reset", None)
-        if reset is not None:
-            reset()
+        # Rows past the index's watermark are read by id: no reload, however big the archive.
+        svc.matcher.sync()
     svc._ui_item_count = count  # type: ignore[attr-defined]
 
 
