@@ -219,9 +219,10 @@ class PDQ(Fingerprinter):
         value, quality = hash_luma(luma_from_path(path, max_pixels))
         return [Fingerprint(self.name, variant_name("full", quality), value)]
 
-    def fingerprint_frame(self, gray: np.ndarray, time_s: float) -> Fingerprint:
+    def fingerprint_frame(self, gray: np.ndarray, time_s: float) -> list[Fingerprint]:
+        """vPDQ-style: one hash per sampled frame, with its time and quality."""
         value, quality = hash_luma(frame_luma(gray))
-        return Fingerprint(self.name, variant_name("frame", quality), value, time_s)
+        return [Fingerprint(self.name, variant_name("frame", quality), value, time_s)]
 
 
 __all__ = [
