@@ -11,7 +11,7 @@ Formats read (``parse_hash_list``), detected from the content:
 - ThreatExchange / HMA text: ``pdq <64 hex>`` per line (anything after the hash is kept as a label);
 - bare hex: one 64-digit hash per line;
 - CSV with a header naming a ``pdq`` column (``pdq_hex`` and ``pdq_hash`` too), optionally
-  ``quality`` / ``pdq_quality`` and ``label`` / ``note`` / ``id`` columns.
+  ``quality`` / ``pdq_quality`` and a label column (``label``, ``note``, ``ref``, ``id``, ``item_id``).
 
 Blank lines and ``#`` comments are skipped. A file with any other line is refused as a whole, with
 the line number: nothing half-imported. An import is one transaction with its ``bank_imported``
@@ -44,7 +44,7 @@ MAX_HITS = 20
 _HEX = frozenset("0123456789abcdef")
 _PDQ_COLUMNS = ("pdq", "pdq_hex", "pdq_hash")
 _QUALITY_COLUMNS = ("quality", "pdq_quality")
-_LABEL_COLUMNS = ("label", "note", "id", "item_id")
+_LABEL_COLUMNS = ("label", "note", "ref", "reference", "id", "item_id")
 
 
 @dataclass(frozen=True)
