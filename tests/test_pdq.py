@@ -327,3 +327,57 @@ def test_video_frames_get_pdq_with_time_and_quality(tmp_path: Path) -> None:
     frames = record["pdq_frames"]
     assert frames and all(len(f["pdq"]) == 64 and 0 <= f["quality"] <= 100 and f["time_s"] is not None for f in frames)
     assert [f["time_s"] for f in frames] == sorted(f["time_s"] for f in frames)
+
+
+# -- the workbench and the report ------------------------------------------------------------------
+
+
+@pytest.fixture
+def bank_desk(sqlite_settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An item whose picture a partner's bank lists (its PDQ, from another copy), no archive match."""
+    import streamlit as st
+
+    from verify.services import Services
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    svc = Services(sqlite_settings)
+    im = photo(91, (900, 600))
+    partner_hash = pdq.PDQ().hash_image(im.resize((700, 466))).hex()
+    lst = write(tmp_path / "known-recycled.txt", f"pdq {HEX_B}\npdq {partner_hash}\n".encode())
+    svc.import_hashes(lst, bank="Partner Desk", actor="Ana Editor")
+    item = svc.ingest_bytes(jpeg_bytes(im), filename="viral.jpg", actor="A").item
+    yield svc, item
+    svc.close()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def test_matches_view_shows_a_bank_hit_as_such(bank_desk) -> None:  # type: ignore[no-untyped-def]
+    from test_ui_pages import start, texts
+
+    _svc, item = bank_desk
+    at = start(page="matches", item=item.id)
+    shown = texts(at)
+    assert "Bank hit: listed in bank Partner Desk" in shown
+    assert "Entry on line 2 of known-recycled.txt" in shown
+    assert "no original in the archive to compare" in shown
+    assert "Archive item" not in shown  # not presented as an archive item
+    assert "No earlier copy" not in shown
+
+
+def test_report_lists_the_bank_hit(bank_desk) -> None:  # type: ignore[no-untyped-def]
+    from verify.report import build_report, to_html, to_markdown
+
+    svc, item = bank_desk
+    report = build_report(svc.inspect(item.id))
+    assert report["matches"] == []
+    (hit,) = report["bank_hits"]
+    assert hit["name"] == "Partner Desk" and hit["line"] == 2 and hit["distance"] <= pdq.MATCH_DISTANCE
+    md = to_markdown(report)
+    assert "## Listed in partners' hash banks" in md and "| Partner Desk | 2 | known-recycled.txt |" in md
+    assert "bank hit: Partner Desk, entry line 2 of known-recycled.txt" in to_html(report)
+    history = svc.store.events(kinds=["bank_imported"])
+    from verify.report import describe_event
+
+    assert describe_event(history[0].kind, history[0].payload) == "imported 2 PDQ hashes from known-recycled.txt into hash bank Partner Desk"
