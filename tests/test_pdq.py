@@ -381,3 +381,17 @@ def test_report_lists_the_bank_hit(bank_desk) -> None:  # type: ignore[no-untype
     from verify.report import describe_event
 
     assert describe_event(history[0].kind, history[0].payload) == "imported 2 PDQ hashes from known-recycled.txt into hash bank Partner Desk"
+
+
+def test_a_picture_stored_before_pdq_is_still_checked_against_banks(sqlite_services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from verify.store import schema
+
+    svc = sqlite_services
+    im = photo(95, (800, 600))
+    item = svc.ingest_bytes(jpeg_bytes(im), filename="old.jpg", actor="A").item
+    with svc.store.write() as conn:
+        conn.execute(schema.fingerprint.delete().where(schema.fingerprint.c.algorithm == "pdq"))
+    svc.banks.import_list(f"pdq {pdq.PDQ().hash_image(im).hex()}\n".encode(), bank="P", actor="A", file_name="l.txt")
+    (hit,) = svc.match_item(item.id).bank_hits
+    assert hit.bank == "P" and hit.line_no == 1
+    assert svc.store.items_lacking("pdq") == [(item.id, item.sha256)]  # a check stores nothing

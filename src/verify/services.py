@@ -308,8 +308,23 @@ class Services:
         fps = self.store.fingerprints(item_id)
         self._sync_index()
         outcome = self.matcher.match(fps, query_path=self.blobs.path_for(item.sha256), exclude_item_id=item_id)
-        outcome.bank_hits = self.banks.match(fps)
+        outcome.bank_hits = self.banks.match(fps if any(f.algorithm == "pdq" for f in fps) else self._exchange_hashes_now(item))
         return outcome
+
+    def _exchange_hashes_now(self, item: MediaItem) -> list[Fingerprint]:
+        """PDQ of a picture stored before PDQ existed, computed for this check only (``export-hashes``
+        and ``index`` store it); a video stored before keeps none until it is indexed again."""
+        from verify.fingerprints import exchange_fingerprints
+
+        if item.kind != "image":
+            return []
+        try:
+            path = self.blobs.path_for(item.sha256)
+            if self.sandbox is not None:
+                return self.sandbox.call(exchange_fingerprints, path, self.settings.max_image_pixels)
+            return exchange_fingerprints(path, self.settings.max_image_pixels)
+        except Exception:
+            return []  # an unreadable original: no bank check, as for any item without PDQ
 
     def _sync_index(self) -> None:
         """Reload the in-memory match index when other processes added items to the shared store."""
