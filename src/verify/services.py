@@ -494,8 +494,9 @@ class Services:
         path = Path(path)
         try:
             size = path.stat().st_size
-            if size > self.settings.max_file_bytes:
-                raise TooLarge(f"The hash list is larger than the limit of {self.settings.max_file_bytes / 1024**2:,.0f} MB.")
+            limit = min(self.settings.max_file_bytes, 512 * 1024**2)  # ~7M 'pdq <hex>' lines; read into memory
+            if size > limit:
+                raise TooLarge(f"The hash list is larger than the limit of {limit / 1024**2:,.0f} MB; split it.")
             data = path.read_bytes()
         except OSError as exc:
             raise UnreadableMedia(f"The hash list cannot be read: {exc.strerror or 'access denied'}.") from exc
