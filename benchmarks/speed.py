@@ -10,6 +10,8 @@
    SHA-256 + full decode + imagehash pHash (``--only batch``).
 4. Video fingerprinting (dense, motion-adaptive sampling) of 720p H.264 clips in multiples of real
    time, next to a plain decode of every frame and of keyframes only.
+4. PDQ (``--only pdq``): the reference decode plus hash per 12 MP JPEG next to imagehash's pHash
+   and the draft-decode floor, and one query hash against partners' banks of 10k..1M entries.
 
 Single-process figures are CPU time of this process (``time.process_time``), so that other load on
 a shared machine does not inflate them; worker throughput is wall-clock by nature and is only
@@ -337,10 +339,62 @@ def batch_hash(tmp: Path, n: int = 80, rounds: int = 2) -> None:
     print()
 
 
+def job_pdq(path: str) -> int:
+    from verify.fingerprints import pdq
+
+    return len(pdq.PDQ().fingerprint_path(Path(path), 400_000_000))
+
+
+def pdq_speed(tmp: Path, n: int, rounds: int, bank_sizes: list[int]) -> None:
+    """PDQ (issue 12): the reference decode plus the numpy hash, next to imagehash's pHash and the
+    1/8 draft-decode floor in the same run; then one query against partners' banks of growing size."""
+    from verify.fingerprints import pdq
+
+    files = [str(make_12mp(tmp / f"pdq{i}.jpg", 700 + i)) for i in range(n)]
+    jobs = {"imagehash.phash(Image.open(f))": job_imagehash, "PDQ: reference decode + hash": job_pdq, "floor: 1/8 draft decode, RGB": job_floor}
+    best = {name: float("inf") for name in jobs}
+    for name, fn in jobs.items():
+        fn(files[0])
+        for _ in range(rounds):
+            t = time.process_time()
+            for f in files:
+                fn(f)
+            best[name] = min(best[name], (time.process_time() - t) / len(files) * 1000)
+    luma = np.random.default_rng(3).uniform(0, 255, (384, 512))
+    hash_only = float("inf")
+    for _ in range(rounds):
+        t = time.process_time()
+        for _ in range(20):
+            pdq.hash_luma(luma)
+        hash_only = min(hash_only, (time.process_time() - t) / 20 * 1000)
+    base = best["imagehash.phash(Image.open(f))"]
+    print(f"## PDQ hashing, {n} generated 12 MP JPEGs (CPU ms per image, best of {rounds})\n")
+    rows = [[name, f"{ms:.1f}", f"{base / ms:.2f}x"] for name, ms in best.items()]
+    rows.append(["PDQ hash only (512x384 luminance, no decode)", f"{hash_only:.1f}", f"{base / hash_only:.2f}x"])
+    print(table(["job", "CPU ms/image", "speed vs imagehash"], rows))
+    print()
+    print("## One query against partners' PDQ banks (numpy XOR + popcount over 4 x 64-bit words)\n")
+    rows = []
+    rng = np.random.default_rng(4)
+    for size in bank_sizes:
+        words = rng.integers(0, 2**63, (size, 4), dtype=np.uint64)
+        q = words[size // 2] ^ np.uint64(0b1011)
+        t = time.process_time()
+        for _ in range(5):
+            hits = np.flatnonzero(np.bitwise_count(words ^ q).sum(axis=1) <= pdq.MATCH_DISTANCE)
+        rows.append([f"{size:,}", f"{(time.process_time() - t) / 5 * 1000:.1f}", str(len(hits))])
+    print(table(["bank entries", "ms per query hash", "hits at d<=31"], rows))
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=["hashing", "batch", "lookup", "keypoints", "video"], default=None)
+    print()
+
+
+    ap.add_argument("--only", choices=["hashing", "lookup", "keypoints", "video", "pdq"], default=None)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="verify-speed-") as tmp:
         if args.only in (None, "hashing"):
@@ -354,6 +408,8 @@ def main() -> None:
             keypoint_lookups([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
         if args.only in (None, "video"):
             video(Path(tmp), 4.0 if args.quick else 10.0)
+        if args.only in (None, "pdq"):
+            pdq_speed(Path(tmp), 3 if args.quick else 6, 2 if args.quick else 3, [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from factories import jpeg_bytes, photo, video, write
 from PIL import Image, ImageOps
 
 from verify.config import Settings
-from verify.fingerprints import PHASH, compute, compute_image, keypoints
+from verify.fingerprints import PHASH, compute, compute_image, keypoints, pdq
 from verify.fingerprints.views import inner_box, trim_box
 from verify.media import decode_reduced, sniff_file
 
@@ -33,7 +33,10 @@ def test_archive_and_query_views(tmp_path: Path) -> None:
     assert all(len(fp.value) == 8 and fp.frame_time_s is None for fp in hashes)
     # plus one set of keypoint words, archive side only (queries use their own file's keypoints)
     words = [fp for fp in fps if fp.algorithm == keypoints.NAME]
-    assert len(words) == 1 and len(fps) == len(hashes) + 1
+    # and one PDQ hash for exchange (``pdq.py``), 32 bytes
+    exchange = [fp for fp in fps if fp.algorithm == pdq.NAME]
+    assert len(exchange) == 1 and len(exchange[0].value) == 32
+    assert len(words) == 1 and len(fps) == len(hashes) + 2
     assert keypoints.from_bytes(words[0].value).shape == (keypoints.TABLES, keypoints.KEYPOINTS)
     assert not any(fp.algorithm == keypoints.NAME for fp in _fps(p, for_archive=False))
 
@@ -57,8 +60,11 @@ def test_flat_black_and_blank_pictures_get_no_fingerprints(tmp_path: Path) -> No
         ("sky", Image.fromarray(sky)),
     ]:
         p = write(tmp_path / f"{name}.jpg", jpeg_bytes(im))
-        assert _fps(p, for_archive=True) == [], name
-        assert _fps(p, for_archive=False) == [], name
+        for side in (True, False):
+            fps = _fps(p, for_archive=side)
+            # Only the exchange hash (PDQ) is kept, with the low quality that keeps it out of matching.
+            assert [fp.algorithm for fp in fps] == ["pdq"], name
+            assert pdq.quality_of(fps[0]) < pdq.MIN_QUALITY, name
 
 
 def test_reduced_decode_uses_the_jpeg_draft(tmp_path: Path) -> None:

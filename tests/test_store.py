@@ -172,6 +172,9 @@ def test_migrations_are_idempotent_and_recorded(settings) -> None:
     again = Services(settings)
     assert again.store.count_items() == 1
     with again.store.read() as conn:
+        from verify.store.migrations import MIGRATIONS
+
+        # one row per migration, each applied once (not again on the second start)
         assert conn.execute(text("SELECT count(*) FROM schema_version")).scalar() == len(MIGRATIONS)
     again.close()
 

@@ -26,7 +26,7 @@ from verify.errors import UnsupportedMedia, VerifyError
 from verify.findings import camera_line
 from verify.fingerprints.keypoints import NAME as KEYPOINT_WORDS
 from verify.matching.identical import IDENTICAL_METHOD
-from verify.models import Claim, Match
+from verify.models import Claim, Fingerprint, Match
 from verify.manifest import parse_when, read_manifest
 
 if TYPE_CHECKING:  # the store, codecs and matching are imported by the commands that use them (fast start)
@@ -217,6 +217,23 @@ def match_json(m: Match) -> dict[str, Any]:
     }
 
 
+def _as_fingerprints(rows: list[dict[str, Any]]) -> list[Fingerprint]:
+    return [Fingerprint(r["algorithm"], r["variant"], bytes.fromhex(r["hex"]), r.get("frame_time_s")) for r in rows]
+
+
+def pdq_fields(fingerprints: list[Fingerprint]) -> dict[str, Any]:
+    """``pdq`` and ``pdq_quality`` of a picture; for a video, ``pdq_frames`` (time, hash, quality)."""
+    from verify.fingerprints import pdq
+
+    fps = [f for f in fingerprints if f.algorithm == pdq.NAME]
+    still = next((f for f in fps if f.frame_time_s is None), None)
+    return {
+        "pdq": still.hex if still else None,
+        "pdq_quality": pdq.quality_of(still) if still else None,
+        "pdq_frames": [{"time_s": f.frame_time_s, "pdq": f.hex, "quality": pdq.quality_of(f)} for f in fps if f.frame_time_s is not None],
+    }
+
+
 def meta_json(path: str, analysis: Analysis | None, error: str | None) -> dict[str, Any]:
     keys = [
         "mime", "width", "height", "captured_at", "make", "model", "software", "orientation", "gps",
@@ -399,7 +416,8 @@ def match(paths: tuple[str, ...], data_dir: str | None, db: str | None, as_json:
                 record.update(
                     sha256=report.sha256,
                     kind=report.kind,
-                    matches=[match_json(m) for m in report.outcome.matches],
+                    # Archive items first; then partners' bank entries (no item behind them: item_id null).
+                    matches=[match_json(m) for m in report.outcome.matches] + [h.to_json() for h in report.outcome.bank_hits],
                     candidates=[match_json(m) for m in report.outcome.candidates],
                 )
         return record
@@ -430,6 +448,10 @@ def _print_match(record: dict[str, Any]) -> None:
         return
     for label, rows in (("MATCH", record["matches"]), ("candidate", record["candidates"])):
         for m in rows:
+            if m.get("bank"):
+                at = f" at {m['query_time_s']:.1f}s" if m["query_time_s"] is not None else ""
+                click.echo(f"{name}: BANK HIT{at} in {_printable(m['method'])}: listed by a partner, no original in the archive")
+                continue
             when = (m["first_seen_at"] or "")[:10] or "unknown date"
             at = f" at {m['match_time_s']:.1f}s" if m["match_time_s"] is not None else ""
             identical = str(m["method"]).startswith(IDENTICAL_METHOD)
@@ -508,6 +530,7 @@ def hash_cmd(paths: tuple[str, ...], as_json: bool) -> None:
         failures += error is not None
         fps = hashed["fingerprints"] if hashed else []
         record = {"path": path, "sha256": hashed["sha256"] if hashed else None, "kind": hashed["kind"] if hashed else None, "error": error, "fingerprints": fps}
+        record.update(pdq_fields(_as_fingerprints(fps)))
         if as_json:
             _emit(record)
         elif error:
@@ -588,6 +611,60 @@ def doctor(data_dir: str | None, db: str | None, repair: bool, grace_minutes: fl
             + ("" if repair else " (run with --repair to clean up)")
         )
     sys.exit(0 if report.ok else 1)
+
+
+# -- hash exchange (issue 12): PDQ lists in and out ------------------------------------------------
+
+
+@cli.command("export-hashes")
+@data_dir_option
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["text", "csv"]), default="text", show_default=True,
+              help="text: 'pdq <hex>' per line (ThreatExchange / HMA); csv: item_id, sha256, pdq, first_seen_at, source, pdq_quality.")
+@click.option("--min-quality", type=click.IntRange(0, 100), default=0, show_default=True,
+              help="Leave out pictures whose PDQ quality is lower (50 is the exchange convention for matching).")
+def export_hashes(data_dir: str | None, db: str | None, fmt: str, min_quality: int) -> None:
+    """Write the archive's PDQ hashes to stdout, for partners (pictures; one hash each)."""
+    from verify.banks import export_csv, export_rows, export_text
+
+    settings = _settings(data_dir, db)
+    services = _open_services(settings)
+    try:
+        updated, failed = services.refresh_exchange_hashes()
+        if updated or failed:
+            click.echo(f"{updated} pictures stored before PDQ existed were hashed now"
+                       + (f"; {failed} could not be read and lack a PDQ hash (not exported)" if failed else ""), err=True)  # fmt: skip
+        lines = (export_csv if fmt == "csv" else export_text)(export_rows(services.store, min_quality=min_quality))
+        count = -1 if fmt == "csv" else 0
+        for line in lines:
+            click.echo(line, nl=False)
+            count += 1
+        services.record_export(None, f"PDQ hashes ({fmt}, {count} pictures)", actor=_actor(settings))
+        click.echo(f"{count} PDQ hashes exported", err=True)
+    except VerifyError as exc:
+        _fail(str(exc))
+    finally:
+        services.close()
+
+
+@cli.command("import-hashes")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--bank", required=True, help="The bank's name, shown on every hit (e.g. the partner who sent the list).")
+@data_dir_option
+@db_option
+@click.option("--actor", default=None, help="Name recorded on the event (default: VERIFY_ACTOR or your login).")
+def import_hashes(file: str, bank: str, data_dir: str | None, db: str | None, actor: str | None) -> None:
+    """Load a partner's PDQ list (pdq <hex> lines, bare hex, or CSV with a pdq column) into a bank."""
+    settings = _settings(data_dir, db, actor)
+    services = _open_services(settings)
+    try:
+        result = services.import_hashes(Path(file), bank=bank, actor=_actor(settings))
+    except VerifyError as exc:
+        _fail(f"{_printable(file)}: {exc}")
+    finally:
+        services.close()
+    dup = f" ({result.duplicates} already in the bank)" if result.duplicates else ""
+    click.echo(f"{result.added} PDQ hashes added to bank {_printable(result.bank)}{dup}; event {result.event_id}")
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "verdict_set",
     "note",
     "exported",
+    "bank_imported",
 )
 
 

@@ -206,7 +206,14 @@ def build_report(view: ItemView, findings: Sequence[Finding] | None = None, *, e
         ),
         "history": history,
         "tags": dict(sorted(meta.raw.items())),
+        **_bank_section(view),
     }
+
+
+def _bank_section(view: ItemView) -> dict[str, Any]:
+    """Partners' hash-bank hits, only when there are any (older reports keep their exact shape)."""
+    hits = getattr(view.outcome, "bank_hits", None) or []
+    return {"bank_hits": [h.to_json()["bank"] | {"distance": h.distance, "method": h.method, "query_time_s": h.query_time_s} for h in hits]} if hits else {}
 
 
 def to_json(report: dict[str, Any]) -> str:
@@ -315,6 +322,16 @@ def to_markdown(report: dict[str, Any]) -> str:
     else:
         out.append("No earlier copy found in the archive.")
     out.append("")
+    if report.get("bank_hits"):
+        out.append("## Listed in partners' hash banks")
+        out.append("")
+        out.append("A partner's PDQ list (hashes without originals) has an entry this close; there is no original here to compare.")
+        out.append("")
+        out.append("| bank | entry line | file | PDQ | distance |")
+        out.append("|---|---|---|---|---|")
+        for h in report["bank_hits"]:
+            out.append(f"| {md_text(h['name'])} | {int(h['line'])} | {md_text(h.get('file') or '')} | `{h['pdq']}` | {int(h['distance'])} |")
+        out.append("")
     out.append("## Verdict")
     out.append("")
     v = report.get("verdict")
@@ -393,6 +410,8 @@ def _describe_event(kind: str, payload: dict[str, Any]) -> str:
         return f"exported {p.get('what', 'the item')}"
     if kind == "note":
         return f"note: {p.get('text', '')}"
+    if kind == "bank_imported":
+        return f"imported {p.get('entries', 0)} PDQ hashes from {p.get('file') or 'a list'} into hash bank {p.get('bank')}"
     return kind
 
 
@@ -452,6 +471,13 @@ def to_html(report: dict[str, Any], preview_jpeg: bytes | None = None) -> str:
             f"{e(str(m['method']))}, first seen {e((m.get('first_seen_at') or m.get('ingested_at') or '')[:10])}, "
             f"source {e(str(m.get('source') or ''))}</li>"
         )
+    if report.get("bank_hits"):
+        parts.append("</ul><h2>Listed in partners' hash banks</h2><ul>")
+        for h in report["bank_hits"]:
+            parts.append(
+                f"<li>bank hit: {e(str(h['name']))}, entry line {int(h['line'])} of {e(str(h.get('file') or 'the imported list'))}, "
+                f"PDQ {e(str(h['pdq']))}, distance {int(h['distance'])} (no original in the archive)</li>"
+            )
     parts.append("</ul><h2>Verdict</h2>")
     v = report.get("verdict")
     if v:

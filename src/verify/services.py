@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from verify import fingerprints as fingerprinting
 from verify import metadata as metadata_reader
@@ -34,6 +34,9 @@ from verify.models import (
     Origin,
 )
 from verify.store import BlobStore, ItemFilter, NewItem, Staged, Store, sha256_file
+
+if TYPE_CHECKING:
+    from verify.banks import Banks, ImportResult
 
 
 @dataclass
@@ -432,6 +435,10 @@ class Services:
                 on_item(item_id, None)
         if updated:
             self.matcher.sync()  # the new words have new fingerprint ids: taken in like any addition
+        if lacking is None:
+            # Pictures stored before PDQ existed get it too (exports and bank checks need it).
+            more, more_failed = self.refresh_exchange_hashes()
+            updated, failed = updated + more, failed + more_failed
         return updated, failed
 
     # -- match -------------------------------------------------------------------------------
@@ -454,6 +461,7 @@ class Services:
                 [identical_match(existing), *(m for m in outcome.matches if m.item.id != existing.id)],
                 [m for m in outcome.candidates if m.item.id != existing.id],
             )
+        outcome.bank_hits = self.banks.match(analysis.fingerprints)
         return MatchReport(analysis.sha256, analysis.kind, analysis, outcome)
 
     def match_item(self, item_id: int) -> MatchOutcome:
@@ -461,7 +469,24 @@ class Services:
         item = self.store.item(item_id)
         fps = self.store.fingerprints(item_id)
         self._sync_index()
-        return self.matcher.match(fps, query_path=self.blobs.path_for(item.sha256), exclude_item_id=item_id)
+        outcome = self.matcher.match(fps, query_path=self.blobs.path_for(item.sha256), exclude_item_id=item_id)
+        outcome.bank_hits = self.banks.match(fps if any(f.algorithm == "pdq" for f in fps) else self._exchange_hashes_now(item))
+        return outcome
+
+    def _exchange_hashes_now(self, item: MediaItem) -> list[Fingerprint]:
+        """PDQ of a picture stored before PDQ existed, computed for this check only (``export-hashes``
+        and ``index`` store it); a video stored before keeps none until it is indexed again."""
+        from verify.fingerprints import exchange_fingerprints
+
+        if item.kind != "image":
+            return []
+        try:
+            path = self.blobs.path_for(item.sha256)
+            if self.sandbox is not None:
+                return self.sandbox.call(exchange_fingerprints, path, self.settings.max_image_pixels)
+            return exchange_fingerprints(path, self.settings.max_image_pixels)
+        except Exception:
+            return []  # an unreadable original: no bank check, as for any item without PDQ
 
     def _sync_index(self) -> None:
         """Take in what other processes (a colleague's workbench, ``verify index``) stored meanwhile.
@@ -614,6 +639,58 @@ class Services:
         return self.store.apply_editorial(
             item_id, require_actor(actor), "claim_updated", payload, expected_version, self.statuses[0], also=write_row
         )
+
+    # -- hash exchange (issue 12): PDQ banks and exports ----------------------------------------
+
+    @property
+    def banks(self) -> Banks:
+        """Partners' PDQ lists; created on first use (a desk that never imports pays nothing)."""
+        if getattr(self, "_banks", None) is None:
+            from verify.banks import Banks as _Banks
+
+            self._banks = _Banks(self.store)
+        return self._banks
+
+    def import_hashes(self, path: Path, *, bank: str, actor: str) -> ImportResult:
+        """Load a partner's hash list into a bank: all of it in one attributed event, or nothing."""
+        actor = require_actor(actor)
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            limit = min(self.settings.max_file_bytes, 512 * 1024**2)  # ~7M 'pdq <hex>' lines; read into memory
+            if size > limit:
+                raise TooLarge(f"The hash list is larger than the limit of {limit / 1024**2:,.0f} MB; split it.")
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UnreadableMedia(f"The hash list cannot be read: {exc.strerror or 'access denied'}.") from exc
+        return self.banks.import_list(data, bank=bank, actor=actor, file_name=safe_filename(path.name))
+
+    def refresh_exchange_hashes(self, on_item: Callable[[int, str | None], None] | None = None) -> tuple[int, int]:
+        """Give stored pictures ingested before PDQ existed their exchange hashes (originals only read).
+
+        Returns (updated, failed). Videos stored before keep no frame PDQ: re-index them to add it.
+        """
+        from verify.fingerprints import EXCHANGE, exchange_fingerprints
+
+        updated = failed = 0
+        for name in EXCHANGE:
+            for item_id, sha256 in self.store.items_lacking(name):
+                try:
+                    path = self.blobs.path_for(sha256)
+                    if self.sandbox is not None:
+                        fps = self.sandbox.call(exchange_fingerprints, path, self.settings.max_image_pixels, (name,))
+                    else:
+                        fps = exchange_fingerprints(path, self.settings.max_image_pixels, (name,))
+                    self.store.add_fingerprints(item_id, fps)
+                except Exception as exc:  # a missing or unreadable original: reported, the rest go on
+                    failed += 1
+                    if on_item:
+                        on_item(item_id, str(exc) or type(exc).__name__)
+                    continue
+                updated += 1
+                if on_item:
+                    on_item(item_id, None)
+        return updated, failed
 
     def record_export(self, item_id: int | None, what: str, *, actor: str) -> Event:
         """Exports leave the desk: the log says who took what out, and when."""

@@ -18,6 +18,7 @@ import numpy as np
 from verify.config import Settings
 from verify.fingerprints import keypoints
 from verify.fingerprints.base import Fingerprinter
+from verify.fingerprints.pdq import PDQ
 from verify.fingerprints.phash import VARIANTS, PHashV2
 from verify.fingerprints.video import video_fingerprints
 from verify.media import Sniffed, decode_reduced
@@ -25,6 +26,9 @@ from verify.models import Fingerprint
 
 PHASH = PHashV2()
 ALGORITHMS: dict[str, Fingerprinter] = {fp.name: fp for fp in (PHASH,)}
+#: Hashes computed at ingest for exchange with other organisations (exports, partners' banks),
+#: not loaded into the archive's match index. A new one is a module plus a line here.
+EXCHANGE: dict[str, Fingerprinter] = {fp.name: fp for fp in (PDQ(),)}
 
 #: Images are decoded (JPEG draft) to at least this many pixels on the short side for hashing:
 #: enough for a 60% crop or a photo inside a screenshot to still be well above 32x32.
@@ -46,6 +50,15 @@ def compute_image(path: Path, max_pixels: int, *, for_archive: bool = True) -> l
     if for_archive:
         # The same decode the keypoint check loads an original at, so the words name its keypoints.
         out += keypoints.fingerprint_gray(gray)
+    return out + exchange_fingerprints(path, max_pixels)
+
+
+def exchange_fingerprints(path: Path, max_pixels: int, names: tuple[str, ...] | None = None) -> list[Fingerprint]:
+    """The exchange hashes (PDQ) of a picture, each from its own reference decode."""
+    out: list[Fingerprint] = []
+    for name, algo in EXCHANGE.items():
+        if names is None or name in names:
+            out += algo.fingerprint_path(path, max_pixels)
     return out
 
 
@@ -68,7 +81,7 @@ def compute(path: Path, sniffed: Sniffed, settings: Settings, *, for_archive: bo
     """
     if sniffed.kind == "image":
         return compute_image(path, settings.max_image_pixels, for_archive=for_archive)
-    return video_fingerprints(path, PHASH, for_archive=for_archive)
+    return video_fingerprints(path, PHASH, for_archive=for_archive, also=tuple(EXCHANGE.values()))
 
 
-__all__ = ["ALGORITHMS", "PHASH", "VARIANTS", "Fingerprinter", "compute", "compute_image", "keypoint_words"]
+__all__ = ["ALGORITHMS", "EXCHANGE", "PHASH", "exchange_fingerprints", "VARIANTS", "Fingerprinter", "compute", "compute_image", "keypoint_words"]

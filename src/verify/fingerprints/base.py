@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from pathlib import Path
+
+import numpy as np
 from PIL import Image
 
 from verify.models import Fingerprint
@@ -36,6 +39,17 @@ class Fingerprinter(ABC):
             Fingerprint(self.name, variant, self.hash_image(view), frame_time_s)
             for variant, view in self.variants(image, for_archive=for_archive).items()
         ]
+
+    def fingerprint_path(self, path: Path, max_pixels: int) -> list[Fingerprint]:
+        """Fingerprints of a picture file, decoded the way this algorithm needs (default: upright
+        RGB at reduced size). Exchange hashes override it to follow their reference decode."""
+        from verify.media import decode_reduced
+
+        return self.fingerprint_image(decode_reduced(path, max_pixels), for_archive=True)
+
+    def fingerprint_frame(self, gray: np.ndarray, time_s: float) -> list[Fingerprint]:
+        """Fingerprints of one sampled video frame (its luminance plane); none by default."""
+        return []
 
     @staticmethod
     def distance(a: bytes, b: bytes) -> int:

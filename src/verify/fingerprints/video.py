@@ -10,11 +10,13 @@ shot costs one frame per ``MAX_GAP_S``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from verify.fingerprints import dct
+from verify.fingerprints.base import Fingerprinter
 from verify.fingerprints.phash import PHashV2
 from verify.media import iter_video_frames
 from verify.models import Fingerprint
@@ -34,7 +36,8 @@ def _stride(shape: tuple[int, int], short: int) -> int:
     return max(1, min(shape) // short)
 
 
-def video_fingerprints(path: Path, algo: PHashV2, *, for_archive: bool) -> list[Fingerprint]:
+def video_fingerprints(path: Path, algo: PHashV2, *, for_archive: bool, also: Sequence[Fingerprinter] = ()) -> list[Fingerprint]:
+    """pHash views of every kept frame; ``also``: further hashes per kept frame (PDQ, vPDQ-style)."""
     out: list[Fingerprint] = []
     last_word: int | None = None
     last_t = -1e9
@@ -58,5 +61,7 @@ def video_fingerprints(path: Path, algo: PHashV2, *, for_archive: bool) -> list[
         last_word, last_t = word, frame.time_s
         if fps:
             out.extend(fps)
+            for extra in also:
+                out.extend(extra.fingerprint_frame(gray, round(frame.time_s, 3)))
             kept += 1
     return out

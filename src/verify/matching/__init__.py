@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -110,6 +111,8 @@ VIDEO_SHARE_CONFIRMED = 0.2
 class MatchOutcome:
     matches: list[Match] = field(default_factory=list)
     candidates: list[Match] = field(default_factory=list)
+    #: Hits in partners' hash banks (``verify.banks.BankHit``): no archive item behind them.
+    bank_hits: list[Any] = field(default_factory=list)
 
 
 @dataclass

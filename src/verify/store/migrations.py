@@ -47,6 +47,22 @@ def _v1_initial(conn: Connection) -> None:
     conn.execute(schema.chain_head.insert().values(id=1, last_hash=GENESIS_HASH, events=0))
 
 
+def _v12_hash_banks(conn: Connection) -> None:
+    """Partners' PDQ lists (issue 12). ``IF NOT EXISTS``: a database built by version 1 from the
+    current schema already has the tables; an older one gets them here, the same columns."""
+    big = "INTEGER" if conn.dialect.name == "sqlite" else "BIGINT"
+    serial = "INTEGER NOT NULL PRIMARY KEY" if conn.dialect.name == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    for stmt in (
+        f"CREATE TABLE IF NOT EXISTS hash_bank (id {serial}, name VARCHAR(100) NOT NULL UNIQUE, "
+        "created_at VARCHAR(40) NOT NULL, created_by TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS bank_entry (id {serial}, bank_id {big} NOT NULL REFERENCES hash_bank (id), "
+        f"pdq VARCHAR(64) NOT NULL, quality INTEGER, line_no INTEGER NOT NULL, file_name TEXT, label TEXT, "
+        f"event_id {big} NOT NULL REFERENCES event (id))",
+        "CREATE INDEX IF NOT EXISTS ix_bank_entry_bank ON bank_entry (bank_id)",
+    ):
+        conn.exec_driver_sql(stmt)
+
+
 def _v15_search(conn: Connection) -> None:
     from verify.store import search
 
@@ -55,6 +71,7 @@ def _v15_search(conn: Connection) -> None:
 
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "initial schema: items, metadata, fingerprints, hash-chained events", _v1_initial),
+    (12, "hash banks: partners' PDQ lists (hashes without originals)", _v12_hash_banks),
     (15, "inbox text search (FTS5 / tsvector), indexes for the flagged and lacking-fingerprint lists, archive keypoints", _v15_search),
 ]
 

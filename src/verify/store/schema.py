@@ -116,3 +116,28 @@ schema_version = Table(
     Column("description", Text, nullable=False),
     Column("applied_at", String(40), nullable=False),
 )
+
+# -- hash banks (issue 12, migration 12): partners' PDQ lists, hashes without originals ---------
+
+hash_bank = Table(
+    "hash_bank",
+    metadata_obj,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", Text, nullable=False),
+)
+
+bank_entry = Table(
+    "bank_entry",
+    metadata_obj,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("bank_id", Id, ForeignKey("hash_bank.id"), nullable=False),
+    Column("pdq", String(64), nullable=False),
+    Column("quality", Integer),
+    Column("line_no", Integer, nullable=False),
+    Column("file_name", Text),
+    Column("label", Text),
+    Column("event_id", Id, ForeignKey("event.id"), nullable=False),
+)
+Index("ix_bank_entry_bank", bank_entry.c.bank_id)

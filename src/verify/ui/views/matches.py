@@ -127,6 +127,20 @@ def show_match(item: MediaItem, item_warnings: tuple, m: Match, i: int) -> None:
         nav.link("item", f"Open {label[0].lower()}{label[1:]}", m.item.id)
 
 
+def show_bank_hits(item: MediaItem, hits: list) -> None:  # type: ignore[type-arg]
+    """Partners' hash-bank entries this item is near: a listing, not an archive item to compare."""
+    for h in hits:
+        at = f" at {h.query_time_s:.1f} s" if h.query_time_s is not None else ""
+        where = f" of {md(h.file_name, 80)}" if h.file_name else ""
+        label = f" ({md(h.label, 80)})" if h.label else ""
+        st.warning(
+            f"**Bank hit: listed in bank {md(h.bank, 100)}**{at}  \n"
+            f"Entry on line {h.line_no}{where}{label}: PDQ `{h.pdq}`, distance {h.distance} of 256 "
+            f"(quality {h.query_quality}). A partner's hash list: there is no original in the archive to compare.",
+            icon=":material/share:",
+        )
+
+
 def render() -> None:
     identity.require()
     item_id = components.pick_item()
@@ -153,8 +167,9 @@ def render() -> None:
         st.error(f"### {headline}\n{item_label(first.item, item)}{src}.", icon=":material/history:")
     elif outcome.candidates:
         st.info("No confident match; the weaker candidates below are worth a look.")
-    else:
+    elif not outcome.bank_hits:
         st.success(f"No earlier copy of this {media_word(item.kind)} was found in the archive.")
+    show_bank_hits(item, outcome.bank_hits)
     suggest_warnings(item_id, outcome, state, key="matches")
     inherited = components.inherited_warnings(state, outcome)
     components.reveal_controls(item, state, key="matches_q", inherited=inherited)
