@@ -80,6 +80,8 @@ VIDEO_SHARE_CONFIRMED = 0.2
 class MatchOutcome:
     matches: list[Match] = field(default_factory=list)
     candidates: list[Match] = field(default_factory=list)
+    #: Seconds spent per stage of this match (for the benchmarks; not part of any contract).
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
