@@ -197,28 +197,41 @@ class FeatureCache:
 class QueryFeatures:
     """The query's keypoints, computed on demand per frame time, region and orientation."""
 
-    def __init__(self, path: Path | None, regions: tuple[str, ...] = ("full",)) -> None:
+    def __init__(self, path: Path | None, regions: tuple[str, ...] = ("full",), *, gray: np.ndarray | None = None) -> None:
         self.path = path
         #: The query regions that were hashed (``full``, ``trim``, ``inner``, ``strip``).
         self.regions = regions
         self._gray: dict[float | None, np.ndarray | None] = {}
-        self._feats: dict[tuple[float | None, str, bool], Features | None] = {}
+        if gray is not None:  # a query derived from the file (a region of it, rectified, turned)
+            self._gray[None] = gray
+        self._feats: dict[tuple[float | None, str, bool, float], Features | None] = {}
 
-    def get(self, time_s: float | None, mirrored: bool, region: str = "full") -> Features | None:
+    def gray(self, time_s: float | None = None) -> np.ndarray | None:
+        """The grey copy keypoints are found on (up to twice the work size), loaded once."""
         if self.path is None:
             return None
-        key = (time_s, region, mirrored)
+        if time_s not in self._gray:
+            try:
+                self._gray[time_s] = load_gray(self.path, time_s, full=True)
+            except Exception:
+                self._gray[time_s] = None
+        return self._gray[time_s]
+
+    def get(self, time_s: float | None, mirrored: bool, region: str = "full", scale: float = 1.0) -> Features | None:
+        """Keypoints of one region and orientation; ``scale`` < 1 finds them on a smaller copy
+        (a tight crop shown large matches the archive's small keypoint-word copy better)."""
+        if self.path is None:
+            return None
+        key = (time_s, region, mirrored, scale)
         if key not in self._feats:
-            if time_s not in self._gray:
-                try:
-                    self._gray[time_s] = load_gray(self.path, time_s, full=True)
-                except Exception:
-                    self._gray[time_s] = None
-            gray = self._gray[time_s]
+            gray = self.gray(time_s)
             if gray is None:
                 self._feats[key] = None
             else:
                 view = work_copy(region_of(gray, region))
+                if scale != 1.0:
+                    h, w = view.shape
+                    view = cv2.resize(view, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
                 self._feats[key] = features(np.ascontiguousarray(view[:, ::-1]) if mirrored else view, QUERY_FEATURES)
         return self._feats[key]
 
