@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--generated", type=int, default=None, help="generated distractors in the archive")
     ap.add_argument("--transforms", default=None, help="comma-separated subset of transforms and families")
     ap.add_argument("--families-only", action="store_true", help="only the issue-12 families (collages, screens, memes, ...)")
+    ap.add_argument("--negatives", type=int, default=None, help="held-out photos used as negative sources (default: all)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     corpus = require_corpus()
@@ -144,7 +145,7 @@ def main() -> None:
                     best = outcome.candidates[0] if outcome.candidates else None
                     print(f"MISS {name} {src.name}: {best.method if best else 'no candidate'}", file=sys.stderr)
                 q.unlink()
-        negatives = [(p, "held-out") for p in held_out] + [(p, "generated") for p in gen_negative]
+        negatives = [(p, "held-out") for p in held_out[: args.negatives]] + [(p, "generated") for p in gen_negative]
         fam_names = [n for n in names if n.startswith("family:")]
         for j, (p, kind) in enumerate(negatives):
             variants = [] if args.families_only else [("as-is", load_rgb(p))]

@@ -39,7 +39,7 @@ MIN_AREA = 0.025
 SEAM_MIN = 14.0
 SEAM_RATIO = 3.0
 #: At most this many regions are returned (largest first): a fan-out must stay bounded.
-MAX_REGIONS = 10
+MAX_REGIONS = 16
 
 
 def _clean(lines: np.ndarray) -> np.ndarray:
@@ -63,8 +63,8 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
-def _seams(g: np.ndarray, axis: int) -> list[int]:
-    """Positions of straight seams across ``g`` (columns for ``axis=1``, rows for ``axis=0``)."""
+def _seams(g: np.ndarray, axis: int) -> list[tuple[int, float]]:
+    """Straight seams across ``g`` (columns for ``axis=1``, rows for ``axis=0``): (position, strength)."""
     a = g if axis == 1 else g.T
     if a.shape[1] < 20:
         return []
@@ -82,45 +82,65 @@ def _seams(g: np.ndarray, axis: int) -> list[int]:
         around = np.r_[score[max(0, i - 8) : i - 2], score[i + 3 : i + 9]]
         if around.size and s < SEAM_RATIO * max(float(np.median(around)), 2.0):
             continue
-        out.append(i + 1)
+        if out and i + 1 - out[-1][0] <= 3:
+            continue  # the same seam, a plateau of equal scores
+        out.append((i + 1, float(s)))
     return out
 
 
+def _clean_lines(g: np.ndarray, axis: int) -> np.ndarray:
+    clean = _clean(g) if axis == 0 else _clean(g.T)
+    # a lone one-colour line inside a photo is not a gutter (thin gutters show as seams)
+    lone = clean & ~np.r_[False, clean[:-1]] & ~np.r_[clean[1:], False]
+    return clean & ~lone
+
+
 def _split(g: np.ndarray, x: int, y: int, depth: int, out: list[XYWH], min_w: int, min_h: int) -> None:
-    """XY cut: split at gutters (then seams) along the longer-cut axis, recursively."""
+    """XY cut: margins off, then split at inner gutters (rows, then columns), else at seams; recursively.
+
+    Every piece is kept as a candidate, not only the leaves: a photo with a straight edge of its
+    own (a wall, a horizon) may split further, and the matcher ranks all of them by their hashes.
+    """
     h, w = g.shape
-    if h < min_h or w < min_w:
+    if h < min_h or w < min_w or depth <= 0:
         return
+    # margins: one-colour rows and columns at the edges
+    rows, cols = _clean_lines(g, 0), _clean_lines(g, 1)
+    t = int(np.argmin(rows)) if not rows.all() else h
+    b = h - int(np.argmin(rows[::-1])) if not rows.all() else h
+    lft = int(np.argmin(cols)) if not cols.all() else w
+    r = w - int(np.argmin(cols[::-1])) if not cols.all() else w
+    if b - t < min_h or r - lft < min_w:
+        return
+    if (t, b, lft, r) != (0, h, 0, w):
+        g = g[t:b, lft:r]
+        x, y, h, w = x + lft, y + t, b - t, r - lft
+        if g.std() > 8:
+            out.append((x, y, w, h))
     pieces: list[tuple[int, int, int, int]] = []
-    if depth > 0:
-        for axis in (0, 1):  # rows first, then columns
-            clean = _clean(g) if axis == 0 else _clean(g.T)
-            runs = [r for r in _runs(clean) if r[1] - r[0] >= 3]
-            if len(runs) > 1 or (runs and (runs[0][0] > 0 or runs[-1][1] < len(clean))):
-                pieces = [(0, a, w, b - a) if axis == 0 else (a, 0, b - a, h) for a, b in runs]
+    for axis in (0, 1):
+        runs = [run for run in _runs(_clean_lines(g, axis)) if run[1] - run[0] >= 3]
+        if len(runs) > 1:
+            pieces = [(0, a, w, b2 - a) if axis == 0 else (a, 0, b2 - a, h) for a, b2 in runs]
+            break
+    if not pieces:
+        for axis in (1, 0):
+            seams = _seams(g, axis)
+            if seams:
+                # the strongest seam only: the others are split off further down, so a straight
+                # edge inside one photo cannot cut the photo beside it
+                cut = max(seams, key=lambda c: c[1])[0]
+                edges = [0, cut, w if axis == 1 else h]
+                pieces = [(a, 0, b2 - a, h) if axis == 1 else (0, a, w, b2 - a) for a, b2 in zip(edges, edges[1:]) if b2 - a >= 3]
                 break
-        if not pieces:
-            for axis in (1, 0):
-                cuts = _seams(g, axis)
-                if cuts:
-                    edges = [0, *cuts, g.shape[1] if axis == 1 else g.shape[0]]
-                    pieces = [(a, 0, b - a, h) if axis == 1 else (0, a, w, b - a) for a, b in zip(edges, edges[1:]) if b - a >= 3]
-                    break
-    if len(pieces) <= 1 and pieces and pieces[0][2:] != (w, h):
-        # only margins were cut: the content box itself, then split further
-        px, py, pw, ph = pieces[0]
-        _split(g[py : py + ph, px : px + pw], x + px, y + py, depth - 1, out, min_w, min_h)
-        return
     if len(pieces) <= 1:
-        out.append((x, y, w, h))
         return
     for px, py, pw, ph in pieces:
         if pw >= min_w and ph >= min_h:
             sub = g[py : py + ph, px : px + pw]
-            before = len(out)
-            _split(sub, x + px, y + py, depth - 1, out, min_w, min_h)
-            if len(out) == before and sub.std() > 8:
+            if sub.std() > 8:
                 out.append((x + px, y + py, pw, ph))
+            _split(sub, x + px, y + py, depth - 1, out, min_w, min_h)
 
 
 def find_regions(gray: np.ndarray) -> list[XYWH]:
