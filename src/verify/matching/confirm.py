@@ -45,6 +45,8 @@ MIN_SPREAD_QUERY = 0.01
 #: Homography sanity: scale between the pictures and the perspective terms.
 SCALE_RANGE = (0.12, 8.0)
 MAX_PERSPECTIVE = 0.003
+#: Perspective may shorten a side of the archive picture to this share of its opposite side.
+MAX_FORESHORTENING = 0.25
 
 _MAX_PIXELS = 400_000_000  # files here were already validated on ingest or by the caller
 
@@ -165,8 +167,35 @@ def compare(query: Features, archive: Features, *, mirrored: bool = False, quick
         and abs(H[2, 1]) < MAX_PERSPECTIVE
         and sq >= MIN_SPREAD_QUERY
         and sa >= MIN_SPREAD_ARCHIVE
+        and _real_view(H, archive.shape)
     )
     return Geometry(n, len(good), round(sq, 3), round(sa, 3), mirrored, plausible)
+
+
+def _real_view(H: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Could a camera or an editor have produced this homography? The archive picture, mapped into
+    the query, must stay a convex four-sided shape (a tilted screen is one; a homography folding
+    the picture over itself is RANSAC fitting noise), and its sides may shrink by perspective
+    to no less than a quarter of the opposite side (MAX_FORESHORTENING).
+
+    This is what lets confirmation accept real perspective (a photo of a screen, a picture on a
+    small part of a collage) without accepting arbitrary warps.
+    """
+    h, w = shape
+    try:
+        inv = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        return False
+    corners = np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]])
+    denom = inv[2, 0] * corners[:, 0, 0] + inv[2, 1] * corners[:, 0, 1] + inv[2, 2]
+    if np.any(denom <= 0):  # a corner behind the camera: not a view of a flat picture
+        return False
+    q = cv2.perspectiveTransform(corners, inv).reshape(4, 2)
+    if not cv2.isContourConvex(q.astype(np.float32)):
+        return False
+    sides = np.linalg.norm(q - np.roll(q, -1, axis=0), axis=1)
+    top, right, bottom, left = sides
+    return bool(min(top, bottom) >= MAX_FORESHORTENING * max(top, bottom) and min(left, right) >= MAX_FORESHORTENING * max(left, right))
 
 
 class FeatureCache:
