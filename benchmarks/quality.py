@@ -32,6 +32,7 @@ import imagehash
 import numpy as np
 from _common import MemoryArchive, require_corpus, table
 from PIL import Image, ImageOps
+from families import FAMILIES
 from transforms import TRANSFORMS, jpeg
 
 BASELINE_THRESHOLD = 10
@@ -55,7 +56,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a small sample for development")
     ap.add_argument("--photos", type=int, default=None, help="archived corpus photos used as query sources")
     ap.add_argument("--generated", type=int, default=None, help="generated distractors in the archive")
-    ap.add_argument("--transforms", default=None, help="comma-separated subset of transforms")
+    ap.add_argument("--transforms", default=None, help="comma-separated subset of transforms and families")
+    ap.add_argument("--families-only", action="store_true", help="only the issue-12 families (collages, screens, memes, ...)")
+    ap.add_argument("--negatives", type=int, default=None, help="held-out photos used as negative sources (default: all)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     corpus = require_corpus()
@@ -64,7 +67,8 @@ def main() -> None:
     archived = [p for p in photos if p not in held_out]
     n_gen = args.generated if args.generated is not None else (40 if args.quick else 150)
     n_src = args.photos if args.photos is not None else (24 if args.quick else len(archived))
-    names = args.transforms.split(",") if args.transforms else list(TRANSFORMS)
+    every = {**TRANSFORMS, **{f"family:{k}": v for k, v in FAMILIES.items()}}
+    names = args.transforms.split(",") if args.transforms else [n for n in every if not args.families_only or n.startswith("family:")]
     rng = random.Random(4)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="verify-quality-") as tmp:
@@ -92,7 +96,18 @@ def main() -> None:
             i = int(np.argmin(d))
             return int(base_ids[i]) if d[i] <= BASELINE_THRESHOLD else None
 
+        # Other pictures for the rest of a collage, the page around a pasted photo: never archived.
+        fillers = [load_rgb(p).resize((800, 600)) if i % 3 else load_rgb(p) for i, p in enumerate(held_out)]
+        fillers += [Image.open(p).convert("RGB") for p in gen_negative[:10]]
+        filler_rng = random.Random(11)
+        others = lambda: filler_rng.choice(fillers)  # noqa: E731
+
+        def make(name: str, im: Image.Image, rng: random.Random) -> Image.Image:
+            fn = every[name]
+            return fn(im, rng, others) if name.startswith("family:") else fn(im, rng)  # type: ignore[call-arg]
+
         sources = archived[:: max(1, len(archived) // n_src)][:n_src]
+        stage_time: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         q_dir = work / "queries"
         q_dir.mkdir()
@@ -101,18 +116,23 @@ def main() -> None:
         for src in sources:
             original = load_rgb(src)
             for name in names:
-                im = TRANSFORMS[name](original, random.Random(f"{src.name}/{name}"))
-                q = q_dir / f"{src.stem}.{name}.jpg"
+                im = make(name, original, random.Random(f"{src.name}/{name}"))
+                q = q_dir / f"{src.stem}.{name.replace(':', '-')}.jpg"
                 q.write_bytes(jpeg(im))
                 t = time.perf_counter()
                 outcome = archive.match(q)
-                t_match += time.perf_counter() - t
+                spent = time.perf_counter() - t
+                t_match += spent
+                stage_time[name]["total"] += spent
+                for k, v in outcome.timings.items():
+                    stage_time[name][k] += v
                 n_queries += 1
                 s = stats[name]
                 s["n"] += 1
                 top = outcome.matches[0].item.id if outcome.matches else None
                 s["found"] += top == truth[src]
                 s["kp"] += top == truth[src] and outcome.matches[0].detail.get("shortlist") == "keypoints"
+                s["derived"] += top == truth[src] and "view" in outcome.matches[0].detail
                 s["false"] += any(m.item.id != truth[src] for m in outcome.matches)
                 s["cand"] += top != truth[src] and any(m.item.id == truth[src] for m in outcome.candidates)
                 b = baseline(q)
@@ -126,11 +146,17 @@ def main() -> None:
                     best = outcome.candidates[0] if outcome.candidates else None
                     print(f"MISS {name} {src.name}: {best.method if best else 'no candidate'}", file=sys.stderr)
                 q.unlink()
-        negatives = [(p, "held-out") for p in held_out] + [(p, "generated") for p in gen_negative]
-        for p, kind in negatives:
-            variants = [("as-is", load_rgb(p))]
-            if kind == "held-out":
+        negatives = [(p, "held-out") for p in held_out[: args.negatives]] + [(p, "generated") for p in gen_negative]
+        fam_names = [n for n in names if n.startswith("family:")]
+        for j, (p, kind) in enumerate(negatives):
+            variants = [] if args.families_only else [("as-is", load_rgb(p))]
+            if kind == "held-out" and not args.families_only:
                 variants.append(("caption-logo", TRANSFORMS["caption-logo"](variants[0][1], random.Random(p.name))))
+            if kind == "held-out" and fam_names:
+                # every family made of never-archived pictures only: nothing may match
+                base = load_rgb(p)
+                for fam in fam_names[j % len(fam_names) :: 2] if not args.families_only else fam_names:
+                    variants.append((fam, make(fam, base, random.Random(f"neg/{p.name}/{fam}"))))
             for label, im in variants:
                 q = q_dir / f"neg.{p.stem}.{label}.jpg"
                 q.write_bytes(jpeg(im))
@@ -138,22 +164,24 @@ def main() -> None:
                 outcome = archive.match(q)
                 t_match += time.perf_counter() - t
                 n_queries += 1
-                s = stats["negatives (never indexed)"]
+                s = stats["negatives (never indexed)" if not label.startswith("family:") else f"negative {label} (never indexed)"]
                 s["n"] += 1
                 s["false"] += bool(outcome.matches)
                 s["base_false"] += baseline(q) is not None
                 if args.verbose and outcome.matches:
                     print(f"FALSE negative {p.name} {label} -> {outcome.matches[0].item.filename}: {outcome.matches[0].method}", file=sys.stderr)
                 q.unlink()
+        n_neg_sources = len(negatives)
     rows = []
     tot = defaultdict(int)
     for name, s in stats.items():
-        neg = name.startswith("negatives")
+        neg = name.startswith("negative")
         rows.append([
             name, s["n"],
             "-" if neg else f"{s['found'] / s['n']:.3f}",
             "-" if neg else f"{s['base_found'] / s['n']:.3f}",
             "-" if neg else s["kp"],
+            "-" if neg else s["derived"],
             "-" if neg else s["cand"],
             s["false"], s["base_false"],
         ])  # fmt: skip
@@ -162,16 +190,20 @@ def main() -> None:
         if not neg:
             tot["pos"] += s["n"]
     rows.append([
-        "**all**", tot["n"], f"{tot['found'] / tot['pos']:.3f}", f"{tot['base_found'] / tot['pos']:.3f}", tot["kp"], tot["cand"],
+        "**all**", tot["n"], f"{tot['found'] / tot['pos']:.3f}", f"{tot['base_found'] / tot['pos']:.3f}", tot["kp"], tot["derived"], tot["cand"],
         f"{tot['false']} ({100 * tot['false'] / tot['n']:.2f}%)", f"{tot['base_false']} ({100 * tot['base_false'] / tot['n']:.2f}%)",
     ])  # fmt: skip
     print(
         f"archive: {len(archived)} corpus photos + {len(gen_archive)} generated ({len(archive.matcher.index)} hashes, "
         f"keypoint words for {len(archive.matcher.keypoints)} pictures); "
-        f"queries: {len(sources)} photos x {len(names)} transforms + {len(negatives)} negative sources; "
+        f"queries: {len(sources)} photos x {len(names)} transforms + {n_neg_sources} negative sources; "
         f"indexing {t_index:.1f}s, matching {1000 * t_match / max(1, n_queries):.0f} ms/query"
     )
-    print(table(["transform", "queries", "recall", f"pHash<={BASELINE_THRESHOLD} recall", "found via keypoint words", "only as candidate", "false matches", f"pHash<={BASELINE_THRESHOLD} false"], rows))
+    print(table(["transform", "queries", "recall", f"pHash<={BASELINE_THRESHOLD} recall", "found via keypoint words", "found via a derived query", "only as candidate", "false matches", f"pHash<={BASELINE_THRESHOLD} false"], rows))
+    print()
+    stages = sorted({k for v in stage_time.values() for k in v if k != "total"})
+    cost_rows = [[name, f"{1000 * v['total'] / stats[name]['n']:.0f}", *(f"{1000 * v.get(k, 0.0) / stats[name]['n']:.0f}" for k in stages)] for name, v in stage_time.items()]
+    print(table(["transform", "ms/query (match)", *(f"{k} ms" for k in stages)], cost_rows))
 
 
 if __name__ == "__main__":

@@ -177,3 +177,59 @@ def same_box(a: Box | None, b: Box | None, shape: tuple[int, int], tol: float = 
         return a is b
     h, w = shape
     return all(abs(x - y) <= tol * s for x, y, s in zip(a, b, (h, h, w, w)))
+
+
+#: Meme text: bright strokes outlined in dark (or the reverse) within this share of the top and bottom.
+_CAPTION_BAND = 0.38
+#: A row is text-dense when this share of it is caption strokes.
+_TEXT_ROW_SHARE = 0.05
+
+
+def caption_text_mask(gray: np.ndarray) -> np.ndarray | None:
+    """Pixels of big outlined caption text over the top and bottom of a picture (a meme), or None.
+
+    Meme text is near-white with a near-black outline (or the reverse): bright pixels right next
+    to dark ones, densely, in rows near the top or bottom edge. The mask covers those rows' text
+    strokes (dilated), so they can be painted over before hashing and ignored by keypoints.
+    """
+    import cv2
+
+    h, w = gray.shape
+    if h < 48 or w < 48:
+        return None
+    k = np.ones((5, 5), np.uint8)
+    bright = (gray >= 215).astype(np.uint8)
+    dark = (gray <= 45).astype(np.uint8)
+    strokes = (bright & cv2.dilate(dark, k)) | (dark & cv2.dilate(bright, k))
+    rows = strokes.mean(axis=1) >= _TEXT_ROW_SHARE / 3
+    band = int(h * _CAPTION_BAND)
+    dense = np.zeros(h, bool)
+    for lo, hi in ((0, band), (h - band, h)):
+        r = rows[lo:hi]
+        if r.mean() > 0.08 and strokes[lo:hi][r].mean() >= _TEXT_ROW_SHARE:
+            dense[lo:hi] = r
+    if not dense.any():
+        return None
+    mask = cv2.dilate(strokes * dense[:, None].astype(np.uint8), np.ones((7, 7), np.uint8), iterations=2)
+    share = mask.mean()
+    if share < 0.01 or share > 0.35:
+        return None
+    return mask.astype(bool)
+
+
+def without_caption_text(gray: np.ndarray) -> np.ndarray | None:
+    """The picture with meme caption text painted over from its surroundings, or None if it has none.
+
+    Painting (OpenCV's Telea inpainting) keeps the picture's geometry, so the result hashes close to
+    the uncaptioned original; cropping the text bands away would change the aspect and the hash.
+    Done at most 640 px on the long side (the keypoint work size), where it takes a few ms.
+    """
+    import cv2
+
+    h, w = gray.shape
+    scale = min(1.0, 640 / max(h, w))
+    small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    mask = caption_text_mask(small)
+    if mask is None:
+        return None
+    return cv2.inpaint(np.ascontiguousarray(small), mask.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)

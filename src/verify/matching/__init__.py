@@ -20,6 +20,7 @@ Every ``Match`` carries the method and, in ``detail``, the figures behind the de
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.fingerprints import ALGORITHMS, compute_image
+from verify.fingerprints import ALGORITHMS, PHASH, compute_image, hash_view
 from verify.fingerprints import keypoints as kp_words
 from verify.fingerprints.phash import MIRRORED
 from verify.matching.confirm import (
@@ -39,6 +40,7 @@ from verify.matching.confirm import (
     confirm,
     load_gray,
 )
+from verify.matching.derived import MAX_DERIVED, Derived, derive, upright_size
 from verify.matching.index import HammingIndex, Hit
 from verify.matching.keypoints import KeypointIndex
 from verify.matching.persist import PersistentIndex
@@ -57,6 +59,8 @@ EXTENDED_SHORTLIST = 40
 KEYPOINT_SHORTLIST = 5
 #: Query keypoints (per region and orientation) whose words are looked up.
 KEYPOINT_QUERY = 300
+#: Scale of the second, smaller copy whose keypoint words a still query also looks up (tight crops).
+KEYPOINT_SMALL_SCALE = 0.4
 #: Once an item is confirmed, further shortlisted items are checked only up to this distance.
 AFTER_MATCH_DISTANCE = 12
 #: Without a geometric check (no file to compare), a hash this close counts as the same picture.
@@ -113,6 +117,38 @@ class MatchOutcome:
     candidates: list[Match] = field(default_factory=list)
     #: Hits in partners' hash banks (``verify.banks.BankHit``): no archive item behind them.
     bank_hits: list[Any] = field(default_factory=list)
+    #: Seconds spent per stage of this match (for the benchmarks; not part of any contract).
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """How many items one query picture may send to confirmation (a derived picture: fewer)."""
+
+    shortlist: int
+    extended: int
+    keypoint: int
+
+
+_WHOLE = _Limits(SHORTLIST, EXTENDED_SHORTLIST, KEYPOINT_SHORTLIST)
+_DERIVED = _Limits(5, 15, 3)
+
+
+def _add_time(outcome: MatchOutcome, stage: str, since: float) -> None:
+    outcome.timings[stage] = outcome.timings.get(stage, 0.0) + time.perf_counter() - since
+
+
+def _from_derived(m: Match, d: Derived) -> Match:
+    """A match found through a derived query, saying which part of the query (or which view) it was."""
+    detail = {**m.detail, "view": d.view}
+    where = d.view
+    if d.region is not None:
+        detail["region"] = list(d.region)
+        x, y, w, h = d.region
+        where += f" {w}x{h} at ({x},{y})"
+    if d.quad is not None:
+        detail["quad"] = [list(p) for p in d.quad]
+    return replace(m, method=f"{where}: {m.method}", detail=detail)
 
 
 @dataclass
@@ -211,26 +247,82 @@ class Matcher:
         query_path: Path | None = None,
         exclude_item_id: int | None = None,
     ) -> MatchOutcome:
+        t0 = time.perf_counter()
         queries = [fp for fp in fingerprints if fp.algorithm in ALGORITHMS]
         queries = self._with_query_views(queries, query_path)
         if not queries:
             return MatchOutcome()
+        outcome, qfeats = self._match_picture(queries, query_path, exclude_item_id, None, _WHOLE)
+        outcome.timings["whole query"] = time.perf_counter() - t0
+        still = not any(fp.frame_time_s is not None for fp in queries)
+        if still and not outcome.matches and query_path is not None and self._blob_path is not None:
+            # Nothing confirmed: the query may hold the picture (a collage tile, a tilted screen,
+            # under meme text, turned by a quarter). Its derived pictures go through the same pipeline.
+            self._derived_stage(qfeats, query_path, exclude_item_id, outcome)
+        outcome.matches.sort(key=lambda m: (-m.score, m.distance))
+        outcome.candidates.sort(key=lambda m: (-m.score, m.distance))
+        return outcome
+
+    def _derived_stage(self, qfeats: QueryFeatures, query_path: Path, exclude_item_id: int | None, outcome: MatchOutcome) -> None:
+        """Each derived query (``derived.py``) as its own query, nearest hashes first, at most ``MAX_DERIVED``.
+
+        The cheap stage (hashing and one index lookup per derived picture) ranks them; only the
+        best few get keypoints and confirmation, and the first confident match ends the search.
+        """
+        t = time.perf_counter()
+        gray = qfeats.gray()
+        if gray is None:
+            return
+        ranked: list[tuple[int, int, Derived, list[Fingerprint]]] = []
+        for k, d in enumerate(derive(gray, upright_size(query_path))):
+            fps = PHASH.fingerprint_gray(hash_view(d.gray), for_archive=False)
+            if not fps:
+                continue
+            hits = self.index.search_many(fps, SHORTLIST_DISTANCE, exclude_item=exclude_item_id, limit=4)
+            ranked.append((min((h.distance for row in hits for h in row), default=SHORTLIST_DISTANCE + 1), k, d, fps))
+        ranked.sort(key=lambda r: r[:2])
+        outcome.timings["derived: find and hash"] = time.perf_counter() - t
+        t = time.perf_counter()
+        for _, _, d, fps in ranked[:MAX_DERIVED]:
+            sub, _ = self._match_picture(fps, query_path, exclude_item_id, d.gray, _DERIVED)
+            found = [_from_derived(m, d) for m in sub.matches]
+            if found:
+                ids = {m.item.id for m in found}
+                outcome.candidates = [c for c in outcome.candidates if c.item.id not in ids]
+                outcome.matches.extend(found)
+                break
+            have = {c.item.id for c in outcome.candidates}
+            outcome.candidates.extend(_from_derived(m, d) for m in sub.candidates if m.item.id not in have)
+        outcome.timings["derived: pipelines"] = time.perf_counter() - t
+
+    def _match_picture(
+        self,
+        queries: list[Fingerprint],
+        query_path: Path | None,
+        exclude_item_id: int | None,
+        gray: np.ndarray | None,
+        limits: _Limits,
+    ) -> tuple[MatchOutcome, QueryFeatures]:
+        """The pipeline for one query picture: the file itself, or (``gray``) a picture derived from it."""
         query_is_video = any(fp.frame_time_s is not None for fp in queries)
+        # Regions of the query picture that got hashed (videos: the whole frame only).
+        regions = ("full",) if query_is_video else tuple(dict.fromkeys(_region_of(fp.variant) for fp in queries))
+        qfeats = QueryFeatures(query_path, regions, gray=gray)
+        outcome = MatchOutcome()
+        t = time.perf_counter()
         hits = self.index.search_many(queries, SHORTLIST_DISTANCE, exclude_item=exclude_item_id, limit=HITS_PER_HASH)
         per_item: dict[int, _ItemHits] = {}
         for row in hits:
             for h in row:
                 per_item.setdefault(h.item_id, _ItemHits()).hits.append(h)
         if not per_item and (query_is_video or query_path is None):
-            return MatchOutcome()  # only a still with a file can still come in by its keypoints
+            return outcome, qfeats  # only a still with a file can still come in by its keypoints
         query_times = sorted({fp.frame_time_s for fp in queries if fp.frame_time_s is not None})
-        # Regions of the query picture that got hashed (videos: the whole frame only).
-        regions = ("full",) if query_is_video else tuple(dict.fromkeys(_region_of(fp.variant) for fp in queries))
-        ranked = sorted(per_item, key=lambda i: self._rank_key(per_item[i], query_is_video))[:EXTENDED_SHORTLIST]
+        ranked = sorted(per_item, key=lambda i: self._rank_key(per_item[i], query_is_video))[: limits.extended]
         ranked_best = {i: per_item[i].best.distance for i in ranked}
         items = self._load_items(ranked) if ranked else {}
-        qfeats = QueryFeatures(query_path, regions)
-        outcome = MatchOutcome()
+        _add_time(outcome, "hash shortlist", t)
+        t = time.perf_counter()
         checked: set[int] = set()
         for rank, item_id in enumerate(ranked):
             item = items.get(item_id)
@@ -239,7 +331,7 @@ class Matcher:
             if outcome.matches and not query_is_video and ranked_best[item_id] > AFTER_MATCH_DISTANCE:
                 # Found it: further items are only checked when their hashes are close (other copies).
                 continue
-            if rank >= SHORTLIST and (query_is_video or item.kind == "video" or not self._worth_full_check(item, per_item[item_id], qfeats)):
+            if rank >= limits.shortlist and (query_is_video or item.kind == "video" or not self._worth_full_check(item, per_item[item_id], qfeats)):
                 # Beyond the shortlist only stills against stills: videos carry their own evidence
                 # (many frames at one offset), and seeking into archived clips is costly.
                 continue
@@ -250,11 +342,12 @@ class Matcher:
                 m = self._single(item, per_item[item_id], qfeats)
             if m is not None:
                 (outcome.matches if m.confident else outcome.candidates).append(m)
+        _add_time(outcome, "confirmation", t)
         if not query_is_video and not outcome.matches:
-            self._keypoint_stage(queries, per_item, checked, exclude_item_id, qfeats, outcome)
-        outcome.matches.sort(key=lambda m: (-m.score, m.distance))
-        outcome.candidates.sort(key=lambda m: (-m.score, m.distance))
-        return outcome
+            t = time.perf_counter()
+            self._keypoint_stage(queries, per_item, checked, exclude_item_id, qfeats, outcome, limits.keypoint)
+            _add_time(outcome, "keypoint words", t)
+        return outcome, qfeats
 
     def _keypoint_stage(
         self,
@@ -264,6 +357,7 @@ class Matcher:
         exclude_item_id: int | None,
         qfeats: QueryFeatures,
         outcome: MatchOutcome,
+        top: int = KEYPOINT_SHORTLIST,
     ) -> None:
         """Nothing confirmed by the hash shortlist: try the pictures sharing the most keypoint words.
 
@@ -277,13 +371,17 @@ class Matcher:
         parts = []
         for mirrored in (False, True):
             for region in content:
-                f = qfeats.get(None, mirrored, region)
-                if f is not None and f.descriptors is not None:
-                    parts.append(kp_words.words(f.descriptors[:KEYPOINT_QUERY]))
+                # The work copy, and a copy at a third of its size: a tight crop (40% of the
+                # picture, shown 640 px wide) holds its keypoints at about 3x the scale of the
+                # archive's small keypoint-word copy, at the edge of what ORB's pyramid bridges.
+                for scale in (1.0, KEYPOINT_SMALL_SCALE):
+                    f = qfeats.get(None, mirrored, region, scale)
+                    if f is not None and f.descriptors is not None:
+                        parts.append(kp_words.words(f.descriptors[:KEYPOINT_QUERY]))
         if not parts:
             return
         exclude = set(checked) | ({exclude_item_id} if exclude_item_id is not None else set())
-        found = self.keypoints.search(np.concatenate(parts, axis=1), top=KEYPOINT_SHORTLIST, exclude=exclude)
+        found = self.keypoints.search(np.concatenate(parts, axis=1), top=top, exclude=exclude)
         if not found:
             return
         ids = [i for i, _ in found]

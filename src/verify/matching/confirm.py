@@ -45,6 +45,8 @@ MIN_SPREAD_QUERY = 0.01
 #: Homography sanity: scale between the pictures and the perspective terms.
 SCALE_RANGE = (0.12, 8.0)
 MAX_PERSPECTIVE = 0.003
+#: Perspective may shorten a side of the archive picture to this share of its opposite side.
+MAX_FORESHORTENING = 0.25
 
 _MAX_PIXELS = 400_000_000  # files here were already validated on ingest or by the caller
 
@@ -165,8 +167,35 @@ def compare(query: Features, archive: Features, *, mirrored: bool = False, quick
         and abs(H[2, 1]) < MAX_PERSPECTIVE
         and sq >= MIN_SPREAD_QUERY
         and sa >= MIN_SPREAD_ARCHIVE
+        and _real_view(H, archive.shape)
     )
     return Geometry(n, len(good), round(sq, 3), round(sa, 3), mirrored, plausible)
+
+
+def _real_view(H: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Could a camera or an editor have produced this homography? The archive picture, mapped into
+    the query, must stay a convex four-sided shape (a tilted screen is one; a homography folding
+    the picture over itself is RANSAC fitting noise), and its sides may shrink by perspective
+    to no less than a quarter of the opposite side (MAX_FORESHORTENING).
+
+    This is what lets confirmation accept real perspective (a photo of a screen, a picture on a
+    small part of a collage) without accepting arbitrary warps.
+    """
+    h, w = shape
+    try:
+        inv = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        return False
+    corners = np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]])
+    denom = inv[2, 0] * corners[:, 0, 0] + inv[2, 1] * corners[:, 0, 1] + inv[2, 2]
+    if np.any(denom <= 0):  # a corner behind the camera: not a view of a flat picture
+        return False
+    q = cv2.perspectiveTransform(corners, inv).reshape(4, 2)
+    if not cv2.isContourConvex(q.astype(np.float32)):
+        return False
+    sides = np.linalg.norm(q - np.roll(q, -1, axis=0), axis=1)
+    top, right, bottom, left = sides
+    return bool(min(top, bottom) >= MAX_FORESHORTENING * max(top, bottom) and min(left, right) >= MAX_FORESHORTENING * max(left, right))
 
 
 class FeatureCache:
@@ -213,28 +242,41 @@ class FeatureCache:
 class QueryFeatures:
     """The query's keypoints, computed on demand per frame time, region and orientation."""
 
-    def __init__(self, path: Path | None, regions: tuple[str, ...] = ("full",)) -> None:
+    def __init__(self, path: Path | None, regions: tuple[str, ...] = ("full",), *, gray: np.ndarray | None = None) -> None:
         self.path = path
         #: The query regions that were hashed (``full``, ``trim``, ``inner``, ``strip``).
         self.regions = regions
         self._gray: dict[float | None, np.ndarray | None] = {}
-        self._feats: dict[tuple[float | None, str, bool], Features | None] = {}
+        if gray is not None:  # a query derived from the file (a region of it, rectified, turned)
+            self._gray[None] = gray
+        self._feats: dict[tuple[float | None, str, bool, float], Features | None] = {}
 
-    def get(self, time_s: float | None, mirrored: bool, region: str = "full") -> Features | None:
+    def gray(self, time_s: float | None = None) -> np.ndarray | None:
+        """The grey copy keypoints are found on (up to twice the work size), loaded once."""
         if self.path is None:
             return None
-        key = (time_s, region, mirrored)
+        if time_s not in self._gray:
+            try:
+                self._gray[time_s] = load_gray(self.path, time_s, full=True)
+            except Exception:
+                self._gray[time_s] = None
+        return self._gray[time_s]
+
+    def get(self, time_s: float | None, mirrored: bool, region: str = "full", scale: float = 1.0) -> Features | None:
+        """Keypoints of one region and orientation; ``scale`` < 1 finds them on a smaller copy
+        (a tight crop shown large matches the archive's small keypoint-word copy better)."""
+        if self.path is None:
+            return None
+        key = (time_s, region, mirrored, scale)
         if key not in self._feats:
-            if time_s not in self._gray:
-                try:
-                    self._gray[time_s] = load_gray(self.path, time_s, full=True)
-                except Exception:
-                    self._gray[time_s] = None
-            gray = self._gray[time_s]
+            gray = self.gray(time_s)
             if gray is None:
                 self._feats[key] = None
             else:
                 view = work_copy(region_of(gray, region))
+                if scale != 1.0:
+                    h, w = view.shape
+                    view = cv2.resize(view, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
                 self._feats[key] = features(np.ascontiguousarray(view[:, ::-1]) if mirrored else view, QUERY_FEATURES)
         return self._feats[key]
 

@@ -176,3 +176,28 @@ def align(a: Image.Image, b: Image.Image, min_inliers: int = 12) -> Image.Image 
     _, h, candidate = best
     warped = cv2.warpPerspective(np.asarray(candidate), h, a.size, flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
     return Image.fromarray(warped)
+
+
+def region_in_preview(preview: Image.Image, region: list[int], full_size: tuple[int, int] | None) -> tuple[int, int, int, int] | None:
+    """A match's region (``[x, y, w, h]`` in the upload's own pixels) in the preview's pixels."""
+    if not full_size or len(region) != 4:
+        return None
+    sx, sy = preview.width / full_size[0], preview.height / full_size[1]
+    x, y, w, h = region
+    box = (round(x * sx), round(y * sy), round((x + w) * sx), round((y + h) * sy))
+    if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+        return None
+    return box
+
+
+def outline(preview: Image.Image, box: tuple[int, int, int, int], quad: list[list[int]] | None = None, scale: tuple[float, float] = (1.0, 1.0)) -> Image.Image:
+    """The preview with the matched part drawn on it: the region's box, or the rectified quadrilateral."""
+    out = preview.copy()
+    d = ImageDraw.Draw(out)
+    width = max(2, min(out.size) // 120)
+    if quad:
+        pts = [(round(px * scale[0]), round(py * scale[1])) for px, py in quad]
+        d.line([*pts, pts[0]], fill=(255, 200, 0), width=width)
+    else:
+        d.rectangle(box, outline=(255, 200, 0), width=width)
+    return out

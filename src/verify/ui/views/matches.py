@@ -81,6 +81,34 @@ def _compare(query: bytes, other: bytes, key: str) -> None:
                else "The matched picture fitted into your upload's frame (no reliable alignment found).")
 
 
+def _view_word(view: object) -> str:
+    """What part or view of the upload matched, in plain words."""
+    return {
+        "region": "picture inside it",
+        "rectified": "screen (straightened)",
+        "uncaptioned": "picture without its caption text",
+        "turned-90": "picture turned back a quarter",
+        "turned-270": "picture turned back a quarter",
+    }.get(str(view), "part")
+
+
+def _matched_part(item: MediaItem, q: bytes, region: list[int], quad: list[list[int]] | None) -> tuple[bytes, bytes | None]:
+    """The upload cut to the matched region (for the comparison modes) and the upload with it outlined."""
+    from verify.matching.derived import upright_size
+
+    try:
+        preview = _open(q)
+        size = upright_size(services().original_path(item))
+        box = imaging.region_in_preview(preview, region, size)
+        if box is None or size is None:
+            return q, q
+        scale = (preview.width / size[0], preview.height / size[1])
+        shown = imaging.jpeg(imaging.outline(preview, box, quad, scale))
+        return imaging.jpeg(preview.crop(box)), shown
+    except Exception:
+        return q, q
+
+
 def _method_line(m: Match) -> str:
     """How the match was found; the hash distance only when the method does not already say it."""
     if "d=" in m.method:
@@ -109,10 +137,17 @@ def show_match(item: MediaItem, item_warnings: tuple, m: Match, i: int) -> None:
         o_blur = components.is_blurred(m.item.id, other_state.warnings)
         left, right = st.columns(2)
         with left:
-            st.caption("Your upload")
             q = _picture(item, m.query_time_s, q_blur)
-            if q:
-                st.image(q, width="stretch")
+            region = m.detail.get("region")
+            if q and region and item.kind == "image":
+                q, shown = _matched_part(item, q, region, m.detail.get("quad"))
+                st.caption(f"Your upload: the matched {_view_word(m.detail.get('view'))} is outlined")
+                if shown:
+                    st.image(shown, width="stretch")
+            else:
+                st.caption("Your upload" + (f" ({_view_word(m.detail.get('view'))})" if m.detail.get("view") else ""))
+                if q:
+                    st.image(q, width="stretch")
         with right:
             st.caption(label)
             o = _picture(m.item, m.match_time_s, o_blur)
