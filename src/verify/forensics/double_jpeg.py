@@ -132,7 +132,7 @@ def analyse(y: np.ndarray, table: np.ndarray, *, with_map: bool = True, seed: in
     """The double-compression reading of a level-shifted luminance plane saved with ``table``
     (64 values, natural order)."""
     if y.shape[0] < 64 or y.shape[1] < 64:
-        return DoubleReading(None, None, None, None, note="the picture is too small to read")
+        return DoubleReading(None, None, None, None, note="The picture is too small to read.")
     coef = block_dct(y)
     calib = block_dct(y[4:, 4:])
     rng = np.random.default_rng(seed)
@@ -182,7 +182,7 @@ def analyse(y: np.ndarray, table: np.ndarray, *, with_map: bool = True, seed: in
         quality_cost[candidate_q] += np.where((firsts <= max_step) & (firsts >= MIN_STEP), dists[np.clip(firsts, MIN_STEP, max_step)], d_single)
     if len(used) < 3:
         return DoubleReading(None, None, None, None, frequencies=len(used),
-                             note="too few non-zero coefficients (a flat or very small picture, or a very low quality)")  # fmt: skip
+                             note="Too few non-zero coefficients (a flat or very small picture, or a very low or very high quality), so the reading says nothing either way.")  # fmt: skip
     score = (single_cost - free_cost) / max(single_cost, 1e-9)
     q_costs = quality_cost[candidate_q]
     # Qualities whose table equals the file's own at every read frequency are the single hypothesis.
