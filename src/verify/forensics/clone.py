@@ -95,7 +95,7 @@ def _g2nn_pairs(desc: np.ndarray, pts: np.ndarray, min_d: float) -> list[tuple[n
 
     matcher = cv2.BFMatcher(cv2.NORM_L2)
     knn = matcher.knnMatch(desc, desc, k=min(KNN + 1, len(desc)))
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
     out: list[tuple[np.ndarray, np.ndarray]] = []
     for row in knn:
         row = [m for m in row if m.trainIdx != m.queryIdx]
@@ -105,7 +105,8 @@ def _g2nn_pairs(desc: np.ndarray, pts: np.ndarray, min_d: float) -> list[tuple[n
             a, b = row[i].queryIdx, row[i].trainIdx
             if np.hypot(*(pts[a] - pts[b])) < min_d:
                 continue
-            key = (min(a, b), max(a, b))
+            pa, pb = tuple(np.round(pts[a]).astype(int)), tuple(np.round(pts[b]).astype(int))
+            key = (min(pa, pb), max(pa, pb))  # SIFT repeats a point with several orientations
             if key in seen:
                 continue
             seen.add(key)
@@ -128,30 +129,43 @@ def _cross_pairs(desc: np.ndarray, pts: np.ndarray, desc_f: np.ndarray, pts_f: n
 
 
 def _groups(pairs: list[tuple[np.ndarray, np.ndarray]], min_d: float, mirrored: bool = False) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Repeated RANSAC over both directions of every pair: each round takes the largest group."""
+    """Repeated RANSAC: each round takes the largest group of pairs that one affine explains.
+
+    Each pair is oriented one way before fitting (else a reflection that swaps every pair with
+    its partner explains them all): first left-to-right, then top-to-bottom, keeping whichever
+    orientation explains more, so moves in any direction are found. A group's transform must
+    keep the orientation of the pass (no reflection in the plain pass, one in the mirror pass).
+    """
     import cv2
 
     if len(pairs) < MIN_INLIERS:
         return []
-    src = np.array([p[0] for p in pairs] + [p[1] for p in pairs], dtype=np.float32)
-    dst = np.array([p[1] for p in pairs] + [p[0] for p in pairs], dtype=np.float32)
-    pair_id = np.concatenate([np.arange(len(pairs)), np.arange(len(pairs))])
-    alive = np.ones(len(src), dtype=bool)
+    a = np.array([p[0] for p in pairs], dtype=np.float32)
+    b = np.array([p[1] for p in pairs], dtype=np.float32)
+    alive = np.ones(len(a), dtype=bool)
     out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for _ in range(MAX_GROUPS * 2):
         idx = np.flatnonzero(alive)
         if len(idx) < MIN_INLIERS:
             break
-        m, mask = cv2.estimateAffine2D(src[idx], dst[idx], method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
-                                       maxIters=2000, confidence=0.99)  # fmt: skip
-        if m is None or mask is None:
+        best: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        for axis in (0, 1):
+            swap = (b[idx, axis] - a[idx, axis]) < 0
+            src = np.where(swap[:, None], b[idx], a[idx])
+            dst = np.where(swap[:, None], a[idx], b[idx])
+            m, mask = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
+                                           maxIters=2000, confidence=0.99)  # fmt: skip
+            if m is None or mask is None:
+                continue
+            if (np.linalg.det(m[:, :2]) < 0) != mirrored:
+                continue
+            keep = mask.ravel().astype(bool)
+            if best is None or keep.sum() > best[3].sum():
+                best = (src[keep], dst[keep], m, keep)
+        if best is None or best[3].sum() < MIN_INLIERS:
             break
-        inl = idx[mask.ravel().astype(bool)]
-        if len(inl) < MIN_INLIERS:
-            break
-        out.append((src[inl], dst[inl], m))
-        gone = np.isin(pair_id, pair_id[inl])
-        alive &= ~gone
+        out.append(best[:3])
+        alive[idx[best[3]]] = False
     return out
 
 
@@ -159,8 +173,9 @@ def _describe(m: np.ndarray) -> tuple[str, float, float, bool]:
     a = m[:, :2]
     det = float(np.linalg.det(a))
     sx = float(np.sqrt(abs(det)))
-    angle = float(np.degrees(np.arctan2(a[1, 0], a[0, 0])))
     flip = det < 0
+    r = a @ np.diag([-1.0, 1.0]) if flip else a  # a mirror: measure the rotation after undoing it
+    angle = float(np.degrees(np.arctan2(r[1, 0], r[0, 0])))
     if flip:
         kind = "mirrored"
     elif abs(sx - 1) > 0.04:

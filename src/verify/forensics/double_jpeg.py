@@ -49,6 +49,8 @@ BINS = 24
 #: (about 0.3 of a step) blurs the histogram more than any earlier save, and camera pipelines
 #: leave odd/even patterns there that mimic one (seen on the corpus's Nikon and Kyocera files).
 MIN_STEP = 3
+#: Candidate first steps start here: a first step of 1 (quality 100) leaves nothing to see.
+MIN_FIRST_STEP = 2
 #: A frequency must have at least this many non-zero coefficients to be read.
 MIN_NONZERO = 400
 #: Relative improvement of the double-compression fit over the single-compression fit (summed
@@ -164,7 +166,7 @@ def analyse(y: np.ndarray, table: np.ndarray, *, with_map: bool = True, seed: in
         max_step = int(min(120, max(3 * q2, 12)))
         dists = np.full(max_step + 1, np.inf)
         hists: dict[int, np.ndarray] = {}
-        for s in range(MIN_STEP, max_step + 1):
+        for s in range(MIN_FIRST_STEP, max_step + 1):
             if s == q2:
                 dists[s] = d_single
                 continue
@@ -179,7 +181,7 @@ def analyse(y: np.ndarray, table: np.ndarray, *, with_map: bool = True, seed: in
         if best != q2:
             models[zz] = (best, h_single, hists[best])
         firsts = first_tables[:, idx]
-        quality_cost[candidate_q] += np.where((firsts <= max_step) & (firsts >= MIN_STEP), dists[np.clip(firsts, MIN_STEP, max_step)], d_single)
+        quality_cost[candidate_q] += np.where((firsts <= max_step) & (firsts >= MIN_FIRST_STEP), dists[np.clip(firsts, MIN_FIRST_STEP, max_step)], d_single)
     if len(used) < 3:
         return DoubleReading(None, None, None, None, frequencies=len(used),
                              note="Too few non-zero coefficients (a flat or very small picture, or a very low or very high quality), so the reading says nothing either way.")  # fmt: skip

@@ -172,6 +172,8 @@ def walk_markers(data: bytes) -> JpegStructure:
                 if pos + 1 < n and data[pos + 1] != 0xD9:
                     continue
                 break
+    if scans == 0 and not st.problems:
+        st.problems.append("the file ends before the picture data (truncated)")
     return st
 
 
