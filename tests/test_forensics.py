@@ -255,3 +255,16 @@ def test_cli_hostile_file_one_clear_line_batch_goes_on(tmp_path: Path, monkeypat
 def test_sun_json_keys(tmp_path: Path) -> None:
     reading = sun.reading(Metadata(captured_at="2013-05-02T21:40:00+03:00", gps=GPS(36.2, 37.1)))
     assert reading and SUN_KEYS <= set(reading.to_dict())
+
+
+@pytest.fixture(autouse=True)
+def _stop_shared_sandboxes():
+    """The CLI's shared sandbox workers are stopped after each test, also when it fails."""
+    yield
+    from verify import sandbox
+
+    with sandbox._default_lock:
+        boxes = list(sandbox._default.values())
+        sandbox._default.clear()
+    for box in boxes:
+        box.close()

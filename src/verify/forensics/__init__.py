@@ -237,12 +237,14 @@ def _image_readings(path: Path, sniffed: Any, settings: Any, meta: Any, out: For
         timed("lenses", make_lenses)
 
 
-def examine_isolated(path: Path, settings: Any, **kwargs: Any) -> Forensics:
-    """``examine`` in the sandbox: bounded time and memory, a hostile file costs one error."""
+def examine_isolated(path: Path, settings: Any, *, sandbox: Any = None, **kwargs: Any) -> Forensics:
+    """``examine`` in the sandbox (the desk's own, else the process's shared one): bounded time
+    and memory, a hostile file costs one error."""
     from verify.sandbox import default_sandbox
 
     timeout = max(float(settings.decode_timeout_s), FORENSICS_TIMEOUT_S)
-    return default_sandbox(settings).call(examine, Path(path), settings, timeout_s=timeout, **kwargs)
+    box = sandbox or default_sandbox(settings)
+    return box.call(examine, Path(path), settings, timeout_s=timeout, **kwargs)
 
 
 def failed(path: str, error: str) -> Forensics:
