@@ -212,7 +212,7 @@ def main() -> None:
     clone.analyse(np.asarray(big))
     timings.append(["copy-move (SIFT at 1600 px)", f"{time.perf_counter() - t0:.2f}"])
     t0 = time.perf_counter()
-    lenses.all_lenses(big)
+    lenses.all_lenses(big, max_side=1600)
     timings.append(["ELA + noise lenses", f"{time.perf_counter() - t0:.2f}"])
     tmp.unlink(missing_ok=True)
 

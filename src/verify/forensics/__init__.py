@@ -228,10 +228,8 @@ def _image_readings(path: Path, sniffed: Any, settings: Any, meta: Any, out: For
         out.findings += clone_mod.findings(c, out.reduced)
     if with_images:
         def make_lenses() -> None:
-            for lens in lenses.all_lenses(pic):
-                img = Image.open(__import__("io").BytesIO(lens.png))
-                img.thumbnail((LENS_SIDE, LENS_SIDE))
-                out.images[lens.name] = lenses._png(img)
+            for lens in lenses.all_lenses(pic, max_side=LENS_SIDE):
+                out.images[lens.name] = lens.png
                 out.captions[lens.name] = lens.caption + (" (Computed on a reduced copy of a very large picture.)" if big else "")
 
         timed("lenses", make_lenses)

@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageChops
 
 ELA_QUALITY = 90
 ELA_GAIN = 20.0
@@ -40,13 +40,17 @@ class Lens:
     quality: int | None = None
 
 
-def _png(im: Image.Image) -> bytes:
+def _png(im: Image.Image, max_side: int | None = None) -> bytes:
+    """PNG bytes, reduced to ``max_side`` for display after the lens was computed at full size."""
+    if max_side and max(im.size) > max_side:
+        im = im.copy()
+        im.thumbnail((max_side, max_side))
     buf = io.BytesIO()
     im.save(buf, "PNG", optimize=False)
     return buf.getvalue()
 
 
-def ela(rgb: Image.Image, quality: int = ELA_QUALITY) -> Lens:
+def ela(rgb: Image.Image, quality: int = ELA_QUALITY, max_side: int | None = None) -> Lens:
     """Re-save at ``quality`` and show the brightened absolute difference."""
     im = rgb.convert("RGB")
     buf = io.BytesIO()
@@ -55,17 +59,20 @@ def ela(rgb: Image.Image, quality: int = ELA_QUALITY) -> Lens:
     with Image.open(buf) as again:
         diff = ImageChops.difference(im, again.convert("RGB"))
     arr = np.clip(np.asarray(diff, dtype=np.float32) * ELA_GAIN, 0, 255).astype(np.uint8)
-    return Lens("ela", _png(Image.fromarray(arr, "RGB")), ELA_CAPTION.format(q=quality), quality)
+    return Lens("ela", _png(Image.fromarray(arr, "RGB"), max_side), ELA_CAPTION.format(q=quality), quality)
 
 
-def noise(rgb: Image.Image) -> Lens:
+def noise(rgb: Image.Image, max_side: int | None = None) -> Lens:
     """Luminance minus its 3x3 median, centred on grey and brightened."""
-    grey = rgb.convert("L")
-    smooth = grey.filter(ImageFilter.MedianFilter(3))
-    res = np.asarray(grey, dtype=np.float32) - np.asarray(smooth, dtype=np.float32)
+    import cv2
+
+    grey = np.asarray(rgb.convert("L"))
+    smooth = cv2.medianBlur(grey, 3)  # Pillow's MedianFilter is about 20 times slower on 12 MP
+    res = grey.astype(np.float32) - smooth.astype(np.float32)
     arr = np.clip(128 + res * NOISE_GAIN, 0, 255).astype(np.uint8)
-    return Lens("noise", _png(Image.fromarray(arr, "L")), NOISE_CAPTION)
+    return Lens("noise", _png(Image.fromarray(arr, "L"), max_side), NOISE_CAPTION)
 
 
-def all_lenses(rgb: Image.Image) -> list[Lens]:
-    return [ela(rgb), noise(rgb)]
+def all_lenses(rgb: Image.Image, max_side: int | None = None) -> list[Lens]:
+    """Both lenses, computed on the full picture, shown at most ``max_side`` on the long side."""
+    return [ela(rgb, max_side=max_side), noise(rgb, max_side=max_side)]
