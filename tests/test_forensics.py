@@ -268,3 +268,27 @@ def _stop_shared_sandboxes():
         sandbox._default.clear()
     for box in boxes:
         box.close()
+
+
+def test_very_large_picture_is_read_on_a_reduced_copy_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 100-megapixel path, exercised with the threshold lowered (a real 100 MP decode is a benchmark matter)."""
+    import verify.forensics as fx
+
+    monkeypatch.setattr(fx, "REDUCE_ABOVE_PIXELS", 200_000)
+    monkeypatch.setattr(fx, "REDUCED_SIDE", 400)
+    im = photo(14, (1000, 700))
+    im.paste(im.crop((60, 60, 360, 300)), (620, 400))
+    path = write(tmp_path / "big.jpg", jpeg_bytes(im, quality=90))
+    result = fx.examine(path, load_settings(), with_images=True, use_exiftool=False)
+    assert result.reduced and any("reduced" in n for n in result.notes)
+    assert result.to_json()["reduced"] is True and result.jpeg and result.jpeg["quality"] == 90
+    if result.clone and result.clone["detected"]:  # boxes are given in the full picture's pixels
+        assert max(p["target"][0] + p["target"][2] for p in result.clone["pairs"]) > 500
+    assert {"ela", "noise", "clone"} <= set(result.images)
+
+
+@pytest.mark.corpus
+def test_symmetric_butterfly_is_not_a_mirrored_clone(corpus: Path) -> None:
+    """The two wings of a butterfly match as a mirror image: one symmetric thing, not a copy."""
+    with Image.open(corpus / "photos" / "mei__jpg_Kodak_DX4330.jpg") as im:
+        assert not clone.analyse(np.asarray(im.convert("RGB"))).detected

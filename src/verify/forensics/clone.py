@@ -37,6 +37,7 @@ MIN_INLIERS = 10
 MAX_GROUPS = 6
 RANSAC_PX = 4.0
 MIN_REGION_FRACTION = 0.0015  # of the picture's area
+SYMMETRY_GLIDE = 0.15  # of the region's side: a mirror with less slide is one symmetric object
 
 
 @dataclass
@@ -187,6 +188,17 @@ def _describe(m: np.ndarray) -> tuple[str, float, float, bool]:
     return kind, sx, angle, flip
 
 
+def _glide(m: np.ndarray) -> float:
+    """The slide along the mirror line of a reflecting affine, in pixels.
+
+    A symmetric object maps onto itself by a pure reflection (no slide); a mirrored copy pasted
+    elsewhere almost always also slides along the mirror line.
+    """
+    a = m[:, :2] / max(1e-9, float(np.sqrt(abs(np.linalg.det(m[:, :2])))))
+    theta = float(np.arctan2(a[1, 0], a[0, 0])) / 2
+    return float(m[0, 2] * np.cos(theta) + m[1, 2] * np.sin(theta))
+
+
 def _box(points: np.ndarray, pad: float, w: int, h: int) -> tuple[float, float, float, float]:
     x0, y0 = points.min(axis=0) - pad
     x1, y1 = points.max(axis=0) + pad
@@ -215,6 +227,8 @@ def _clean(groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]], w: int, h: i
         area = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
         if area < MIN_REGION_FRACTION * w * h:
             continue
+        if flip and abs(_glide(m)) < SYMMETRY_GLIDE * np.sqrt(area):
+            continue  # a pure reflection: the two halves of one symmetric thing (a butterfly, a face, a facade)
         # The same pair of regions seen again in the other direction, or by the mirror pass.
         if any(_overlap(a, _unscaled(p.target, up)) > 0.5 and _overlap(b, _unscaled(p.source, up)) > 0.5 for p in out) or \
            any(_overlap(a, _unscaled(p.source, up)) > 0.5 and _overlap(b, _unscaled(p.target, up)) > 0.5 for p in out):  # fmt: skip
