@@ -667,6 +667,56 @@ def import_hashes(file: str, bank: str, data_dir: str | None, db: str | None, ac
     click.echo(f"{result.added} PDQ hashes added to bank {_printable(result.bank)}{dup}; event {result.event_id}")
 
 
+# -- forensic readings (issue 13) -----------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@json_option
+def forensics(paths: tuple[str, ...], as_json: bool) -> None:
+    """Forensic readings: JPEG save history, double compression, cloned regions, the sun. Lenses, not verdicts."""
+    from verify.forensics import examine_isolated, failed
+
+    settings = load_settings()
+    failures = total = 0
+    for path, problem in _walk(paths):
+        total += 1
+        if problem:
+            result = failed(str(path), problem)
+        else:
+            try:
+                result = examine_isolated(path, settings)
+                result.path = str(path)
+            except VerifyError as exc:
+                result = failed(str(path), str(exc))
+            except Exception as exc:  # a bug in a reading must cost one file, not the run
+                result = failed(str(path), f"could not be processed ({type(exc).__name__})")
+        failures += result.error is not None
+        if as_json:
+            _emit(result.to_json())
+            continue
+        if result.error:
+            click.echo(f"{_printable(path)}: {result.error}", err=True)
+            continue
+        click.echo(_printable(path))
+        j = result.jpeg
+        if j:
+            dq = {True: "yes", False: "no", None: "inconclusive"}[j.get("double_compressed")]
+            click.echo(f"  jpeg         quality {j.get('quality')} ({'standard IJG' if j.get('standard_tables') else 'custom'} tables), "
+                       f"{j.get('subsampling')}, {'progressive' if j.get('progressive') else 'baseline'}; saved twice: {dq}"
+                       + (f" (first ~q{j['first_quality']})" if j.get("first_quality") else ""))  # fmt: skip
+        if result.clone is not None:
+            click.echo(f"  clone        {len(result.clone['pairs'])} region pair(s)" if result.clone["detected"] else "  clone        none found")
+        if result.sun and result.sun.get("elevation_deg") is not None:
+            click.echo(f"  sun          {result.sun['elevation_deg']:+.1f} deg elevation, azimuth {result.sun['azimuth_deg']:.0f} deg")
+        for f in result.findings:
+            click.echo(f"  [{f.severity}] {_printable(f.title)}")
+        for note in result.notes:
+            click.echo(f"  note         {_printable(note)}")
+    if total and failures == total:
+        sys.exit(1)
+
+
 def main() -> None:
     import warnings
 

@@ -151,8 +151,13 @@ def _match_dict(m: Match) -> dict[str, Any]:
     }
 
 
-def build_report(view: ItemView, findings: Sequence[Finding] | None = None, *, exported_by: str | None = None) -> dict[str, Any]:
-    """Everything an outside reader needs about one item, as JSON-ready values."""
+def build_report(view: ItemView, findings: Sequence[Finding] | None = None, *, exported_by: str | None = None,
+                 forensics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything an outside reader needs about one item, as JSON-ready values.
+
+    ``forensics`` is the item's stored forensic reading (``verify.forensics.cache``), when one was
+    computed; the report then carries it with its caution.
+    """
     if findings is None:
         findings = findings_for(view)
     meta = view.metadata
@@ -206,6 +211,7 @@ def build_report(view: ItemView, findings: Sequence[Finding] | None = None, *, e
         ),
         "history": history,
         "tags": dict(sorted(meta.raw.items())),
+        "forensics": _forensics_section(forensics),
         **_bank_section(view),
     }
 
@@ -214,6 +220,42 @@ def _bank_section(view: ItemView) -> dict[str, Any]:
     """Partners' hash-bank hits, only when there are any (older reports keep their exact shape)."""
     hits = getattr(view.outcome, "bank_hits", None) or []
     return {"bank_hits": [h.to_json()["bank"] | {"distance": h.distance, "method": h.method, "query_time_s": h.query_time_s} for h in hits]} if hits else {}
+
+
+def _forensics_section(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not record:
+        return None
+    from verify.forensics.cache import CAUTION
+
+    keep = ("jpeg", "clone", "sun", "findings", "reduced", "notes")
+    return {**{k: record.get(k) for k in keep}, "caution": CAUTION}
+
+
+def _forensics_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) lines summarising the forensic readings, for Markdown and HTML alike."""
+    fx = report.get("forensics")
+    if not fx:
+        return []
+    out: list[tuple[str, str]] = []
+    j = fx.get("jpeg")
+    if j:
+        dq = {True: "yes", False: "no sign", None: "inconclusive"}.get(j.get("double_compressed"), "inconclusive")
+        out.append(("JPEG", f"last saved at about quality {j.get('quality')} with "
+                            f"{'standard IJG' if j.get('standard_tables') else 'custom'} tables, {j.get('subsampling')}, "
+                            f"{'progressive' if j.get('progressive') else 'baseline'}; saved twice: {dq}"
+                            + (f" (confidence {j['confidence']:.2f})" if j.get("confidence") is not None else "")))
+    c = fx.get("clone")
+    if c is not None:
+        out.append(("Copied regions", "; ".join(f"{p['source']} -> {p['target']}" for p in c.get("pairs", [])) or "none found"))
+    sun = fx.get("sun")
+    if sun:
+        where = (f"{sun['elevation_deg']:+.1f} degrees elevation, azimuth {sun['azimuth_deg']:.0f} degrees"
+                 if sun.get("elevation_deg") is not None else "no time of day")
+        out.append(("Sun", f"{where}; sunrise {sun.get('sunrise')}, sunset {sun.get('sunset')} ({sun.get('basis')})"))
+    for f in fx.get("findings") or []:
+        out.append((f"[{f.get('severity')}] {f.get('title')}", str(f.get("evidence"))))
+    out.append(("Caution", fx["caution"]))
+    return out
 
 
 def to_json(report: dict[str, Any]) -> str:
@@ -331,6 +373,11 @@ def to_markdown(report: dict[str, Any]) -> str:
         out.append("|---|---|---|---|---|")
         for h in report["bank_hits"]:
             out.append(f"| {md_text(h['name'])} | {int(h['line'])} | {md_text(h.get('file') or '')} | `{h['pdq']}` | {int(h['distance'])} |")
+    lines = _forensics_lines(report)
+    if lines:
+        out.append("## Forensic readings")
+        out.append("")
+        out.extend(f"- **{md_text(label)}**: {md_text(text)}" for label, text in lines)
         out.append("")
     out.append("## Verdict")
     out.append("")
@@ -478,7 +525,13 @@ def to_html(report: dict[str, Any], preview_jpeg: bytes | None = None) -> str:
                 f"<li>bank hit: {e(str(h['name']))}, entry line {int(h['line'])} of {e(str(h.get('file') or 'the imported list'))}, "
                 f"PDQ {e(str(h['pdq']))}, distance {int(h['distance'])} (no original in the archive)</li>"
             )
-    parts.append("</ul><h2>Verdict</h2>")
+    parts.append("</ul>")
+    fx_lines = _forensics_lines(report)
+    if fx_lines:
+        parts.append("<h2>Forensic readings</h2><ul>")
+        parts.extend(f"<li><b>{e(label)}</b>: {e(text)}</li>" for label, text in fx_lines)
+        parts.append("</ul>")
+    parts.append("<h2>Verdict</h2>")
     v = report.get("verdict")
     if v:
         parts.append(f"<p><b>{e(status_label(v['status']))}</b> by {e(v['actor'])} on {e(v['at'])}</p><pre>{e(v['rationale'])}</pre>")

@@ -102,8 +102,13 @@ def _view(points: list[MapPoint], aspect: float) -> tuple[float, float, float, f
     return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
 
-def render_map(points: list[MapPoint], size: tuple[int, int] = (720, 420)) -> Image.Image:
-    """Country outlines around the points, with labelled markers; pure Pillow, no network."""
+def render_map(points: list[MapPoint], size: tuple[int, int] = (720, 420),
+               bearing: tuple[float, float, float, str] | None = None) -> Image.Image:
+    """Country outlines around the points, with labelled markers; pure Pillow, no network.
+
+    ``bearing`` = (lat, lon, degrees from north, label) draws an arrow from that point (the
+    sun's direction at the capture time, for the forensic readings).
+    """
     w, h = size
     x0, y0, x1, y1 = _view(points, w / h)
     im = Image.new("RGB", size, SEA)
@@ -125,10 +130,29 @@ def render_map(points: list[MapPoint], size: tuple[int, int] = (720, 420)) -> Im
     while lat <= y1:
         draw.line([px(x0, lat), px(x1, lat)], fill=GRID, width=1)
         lat += step
+    if bearing is not None:
+        _bearing(draw, bearing, px, (y1 - y0) * 0.3)
     _markers(draw, points, px, w)
     _scale_bar(draw, x0, x1, (y0 + y1) / 2, w, h)
     draw.text((4, h - 16), "Country outlines: Natural Earth (public domain)", fill=(90, 90, 90), font=_font(11))
     return im
+
+
+SUN = (230, 150, 0)
+
+
+def _bearing(draw: ImageDraw.ImageDraw, bearing: tuple[float, float, float, str], px, length_deg: float) -> None:  # type: ignore[no-untyped-def]
+    """An arrow from a point along a compass bearing (the map is plate carree: north up)."""
+    lat, lon, az, label = bearing
+    rad = math.radians(az)
+    end_lat = lat + length_deg * math.cos(rad)
+    end_lon = lon + length_deg * math.sin(rad) / max(0.1, math.cos(math.radians(lat)))
+    (ax, ay), (bx, by) = px(lon, lat), px(end_lon, end_lat)
+    draw.line([(ax, ay), (bx, by)], fill=SUN, width=4)
+    ang = math.atan2(by - ay, bx - ax)
+    for side in (-0.5, 0.5):
+        draw.line([(bx, by), (bx - 14 * math.cos(ang + side), by - 14 * math.sin(ang + side))], fill=SUN, width=4)
+    draw.text((bx + 6, by - 6), label[:40], fill=SUN, font=_font(13))
 
 
 def _markers(draw: ImageDraw.ImageDraw, points: list[MapPoint], px, w: int) -> None:  # type: ignore[no-untyped-def]

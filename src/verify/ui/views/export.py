@@ -47,7 +47,9 @@ def render() -> None:
     view = svc.inspect(item_id, with_matches=False)
     view.outcome = match_outcome(item_id)
     components.item_header(view.item, view.state)
-    report = build_report(view, exported_by=actor)
+    from verify.forensics.cache import load as load_forensics
+
+    report = build_report(view, exported_by=actor, forensics=load_forensics(svc.settings.data_dir, view.item.sha256))
     stem = f"verify-item-{item_id}"
     st.markdown("#### Verification report")
     st.text("Facts, findings, matches, warnings and the verdict history, in three formats.")

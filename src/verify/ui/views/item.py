@@ -216,3 +216,7 @@ def render() -> None:
             components.facts(claim_rows)
         correct_claim(item, state)
     show_tags(view.metadata)
+    if item.kind == "image" or view.metadata.gps or item.claimed_lat is not None:
+        from verify.ui.views import forensics
+
+        forensics.render_section(item, state, components.inherited_warnings(state, view.outcome))
