@@ -246,7 +246,9 @@ def _store_is_empty(settings: Settings) -> str | None:
         path = _sqlite_path(url)
         if not path.exists():
             return None
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # A plain connection that only reads: on close, the last connection removes the -wal and
+        # -shm files it opened, so the refused store is left exactly as it was found.
+        con = sqlite3.connect(path, timeout=60)
         try:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if "event" in tables and con.execute("SELECT count(*) FROM event").fetchone()[0]:
