@@ -215,3 +215,6 @@ def render() -> None:
             components.facts(claim_rows)
         correct_claim(item, state)
     show_tags(view.metadata)
+    from verify.ui.views.bundle import evidence_bundle
+
+    evidence_bundle(item.id, key="item")
