@@ -196,3 +196,23 @@ def test_backup_to_another_filesystem_copies_and_rehashes(sqlite_services: Servi
     copy = next((other_filesystem / "bk" / "media").glob("??/??/*"))
     assert copy.read_bytes() == sqlite_services.original_path(item).read_bytes()
     assert not copy.stat().st_mode & 0o222  # read-only, like the original
+
+
+def test_a_failed_restore_leaves_the_target_empty(sqlite_services: Services, sqlite_settings: Settings, tmp_path: Path) -> None:
+    for seed in range(3):
+        sqlite_services.ingest_bytes(f.jpeg_bytes(f.photo(seed, (200, 150))), filename=f"{seed}.jpg", actor="alice")
+    folder = tmp_path / "bk"
+    assert _cli("backup", str(folder), *_store(sqlite_settings)).returncode == 0
+    victim = sorted((folder / "media").glob("??/??/*"))[-1]
+    victim.unlink()  # the backup lost an original
+    target = tmp_path / "new"
+    proc = _cli("restore", str(folder), "--data-dir", str(target))
+    assert proc.returncode == 1 and "EVIDENCE MISSING" in proc.stderr and "Traceback" not in proc.stderr
+    assert not [p for p in target.rglob("*") if p.is_file()], "nothing of the failed restore stays behind"
+    # once the backup is whole again, the same target takes the restore
+    victim.parent.mkdir(parents=True, exist_ok=True)
+    import shutil
+
+    shutil.copyfile(sqlite_services.original_path(sqlite_services.store.item_by_sha(victim.name)), victim)
+    assert _cli("restore", str(folder), "--data-dir", str(target)).returncode == 0
+    assert json.loads(_cli("audit", "--json", "--data-dir", str(target)).stdout)["ok"]

@@ -296,3 +296,15 @@ def test_unknown_item_is_refused_and_nothing_written(sqlite_services: Services, 
     proc = _cli("bundle", "999", "--out", str(out), "--actor", "erin", *_store_args(sqlite_settings))
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert not out.exists() and not list(tmp_path.glob(".b.zip*"))
+
+
+def test_malformed_bundle_gets_a_verdict_not_a_traceback(bundle_zip: tuple[Path, list[int]], tmp_path: Path) -> None:
+    path, _ids = bundle_zip
+    for patch in ({"files": {"report.html": "not a dict"}}, {"chain_head": "nope", "span": []}, {"items": ["x"]}):
+        m = _members(path)
+        manifest = json.loads(m["manifest.json"]) | patch
+        m["manifest.json"] = json.dumps(manifest).encode()
+        report = check_bundle(_write(tmp_path / "t.zip", m, remanifest=False))
+        assert not report.ok and report.problems
+    proc = _cli("audit", "--bundle", str(tmp_path / "t.zip"), "--json")
+    assert proc.returncode == 1 and json.loads(proc.stdout)["verdict"] == "NOT INTACT" and "Traceback" not in proc.stderr

@@ -105,10 +105,14 @@ def _place(src: Path, dst: Path, sha256: str) -> bool:
     return False
 
 
-def _place_all(shas: Iterable[str], src_root: Path, dst_root: Path) -> tuple[int, int]:
+def _place_all(shas: Iterable[str], src_root: Path, dst_root: Path, placed: list[Path] | None = None) -> tuple[int, int]:
     linked = copied = 0
     for sha in shas:
-        if _place(_blob_path(src_root, sha), _blob_path(dst_root, sha), sha):
+        dst = _blob_path(dst_root, sha)
+        ok = _place(_blob_path(src_root, sha), dst, sha)
+        if placed is not None:
+            placed.append(dst)
+        if ok:
             linked += 1
         else:
             copied += 1
@@ -280,6 +284,21 @@ def restore(folder: Path, settings: Settings) -> RestoreResult:
     if backend == "sqlite" and not url.startswith("sqlite") or backend == "postgresql" and not url.startswith("postgresql"):
         raise VerifyError(f"This backup is of a {backend} store; give a {backend} target (--db). Nothing was changed.")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    placed: list[Path] = []
+    try:
+        return _restore_into(folder, settings, meta, placed)
+    except BaseException:
+        # The target was empty: take back what this restore wrote, so a failure leaves it empty.
+        for path in placed:
+            path.unlink(missing_ok=True)
+        if backend == "sqlite":
+            _sqlite_path(url).unlink(missing_ok=True)
+        raise
+
+
+def _restore_into(folder: Path, settings: Settings, meta: dict[str, Any], placed: list[Path]) -> RestoreResult:
+    url = settings.database_url
+    backend = meta.get("backend")
     if backend == "sqlite":
         target = _sqlite_path(url)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -314,7 +333,7 @@ def restore(folder: Path, settings: Settings) -> RestoreResult:
     if head != meta["chain_head"]:
         raise VerifyError("The restored database's chain head is not the one the backup recorded: the backup was altered.")
     (settings.media_dir / ".incoming").mkdir(parents=True, exist_ok=True)
-    linked, copied = _place_all(shas, folder / "media", settings.media_dir)
+    linked, copied = _place_all(shas, folder / "media", settings.media_dir, placed)
     return RestoreResult(head, int(events), len(shas), linked, copied)
 
 

@@ -394,7 +394,12 @@ def check_bundle(path: Path, *, tsa_roots: Path | None = None) -> BundleCheck:
         report.add("unreadable", f"The bundle cannot be opened as a ZIP file ({exc}).")
         return report
     with zf:
-        _check(zf, report, tsa_roots)
+        try:
+            _check(zf, report, tsa_roots)
+        except VerifyError as exc:
+            report.add("unreadable", f"The bundle cannot be checked: {exc}.")
+        except Exception as exc:  # noqa: BLE001 - a crafted bundle gets a verdict, never a traceback
+            report.add("unreadable", f"The bundle is malformed: a file does not have the shape a bundle's has ({type(exc).__name__}).")
     return report
 
 
