@@ -9,6 +9,7 @@ manifest.json and SHA256SUMS (the hash-chained events still catch it).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -308,3 +309,33 @@ def test_malformed_bundle_gets_a_verdict_not_a_traceback(bundle_zip: tuple[Path,
         assert not report.ok and report.problems
     proc = _cli("audit", "--bundle", str(tmp_path / "t.zip"), "--json")
     assert proc.returncode == 1 and json.loads(proc.stdout)["verdict"] == "NOT INTACT" and "Traceback" not in proc.stderr
+
+
+def test_a_copy_of_a_flagged_item_is_flagged_and_blurred(sqlite_services: Services, tmp_path: Path) -> None:
+    """The recycled copy carries no warning of its own, but the archive picture it matches does."""
+    import base64
+    import re
+
+    from PIL import Image, ImageFilter, ImageStat
+
+    from verify.bundle import build_bundle
+
+    s = sqlite_services
+    picture = f.photo(21, (480, 360))
+    old = s.ingest_bytes(f.jpeg_bytes(picture), filename="old.jpg", actor="alice").item
+    s.add_warning(old.id, "injury_blood", actor="bob")
+    new = s.ingest_bytes(f.jpeg_bytes(picture.resize((400, 300)), quality=70), filename="copy.jpg", actor="alice").item
+    plain = s.ingest_bytes(f.jpeg_bytes(f.photo(22, (480, 360))), filename="plain.jpg", actor="alice").item
+    path = build_bundle(s, [new.id, plain.id], tmp_path / "b.zip", actor="erin").path
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        page = zf.read("report.html").decode()
+    assert manifest["content_warnings"] == [{"item_id": new.id, "path": f"items/{new.id}/original.jpg", "warnings": [], "from_matches": ["injury_blood"]}]
+    previews = [base64.b64decode(b) for b in re.findall(r"base64,([A-Za-z0-9+/=]+)", page)]
+    assert len(previews) == 2
+
+    def sharpness(data: bytes) -> float:
+        return ImageStat.Stat(Image.open(io.BytesIO(data)).convert("L").filter(ImageFilter.FIND_EDGES)).mean[0]
+
+    assert sharpness(previews[0]) < sharpness(previews[1]) * 0.5, "the flagged copy's preview is blurred, the plain one is not"
+    assert check_bundle(path).ok

@@ -127,8 +127,14 @@ def build_bundle(services: Services, item_ids: Sequence[int], out: Path, *, acto
         name = f"{base}/original.{_EXT.get(item.mime, 'bin')}"
         originals[name] = services.original_path(item)
         files[f"{base}/record.json"] = (json.dumps(rec, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-        if view.state.warnings:
-            flagged.append({"item_id": item.id, "path": name, "warnings": sorted(w.category for w in view.state.warnings)})
+        own = sorted(w.category for w in view.state.warnings)
+        # A copy of a flagged archive item shows the same scene: the precaution travels too.
+        inherited = sorted({w.category for m in view.outcome.matches for w in services.store.state(m.item.id).warnings} - set(own))
+        if own or inherited:
+            entry: dict[str, Any] = {"item_id": item.id, "path": name, "warnings": own}
+            if inherited:
+                entry["from_matches"] = inherited
+            flagged.append(entry)
 
     # The chain slice, read after the stamp so the stamp is inside it. One pass from the items'
     # first event to the head; the head is read first, then events up to it (newer ones ignored).
@@ -170,7 +176,7 @@ def build_bundle(services: Services, item_ids: Sequence[int], out: Path, *, acto
         files["timestamps/tsa-ca.pem"] = roots_pem(roots)
 
     created_at = datetime.now(UTC).isoformat(timespec="seconds")
-    files["report.html"] = bundle_html(records, stamps, head, count, created_at, actor, services).encode("utf-8")
+    files["report.html"] = bundle_html(records, stamps, head, count, created_at, actor, services, flagged).encode("utf-8")
     files["README.txt"] = readme_text(head, stamps, flagged).encode("utf-8")
 
     listing: dict[str, dict[str, Any]] = {name: {"sha256": _sha(data), "bytes": len(data)} for name, data in files.items()}
@@ -245,7 +251,7 @@ def _preview(path: Path, kind: str, blurred: bool, max_pixels: int) -> bytes | N
 
 
 def bundle_html(records: list[dict[str, Any]], stamps: list[dict[str, Any]], head: str, count: int, created_at: str,
-                actor: str, services: Services) -> str:  # fmt: skip
+                actor: str, services: Services, flagged: Sequence[dict[str, Any]] = ()) -> str:  # fmt: skip
     """One self-contained page: what is in the bundle and how to check it (every value escaped)."""
     import base64
 
@@ -285,9 +291,11 @@ def bundle_html(records: list[dict[str, Any]], stamps: list[dict[str, Any]], hea
         item = rec["item"]
         iid = int(item["id"])
         parts.append(f"<h2>Item {iid}: {e(str(item.get('filename') or item['sha256'][:12]))}</h2>")
-        blurred = bool(rec["warnings"])
+        flags = next((fl for fl in flagged if fl["item_id"] == iid), None)
+        blurred = bool(rec["warnings"]) or flags is not None
         if blurred:
-            labels = ", ".join(warning_label(w["category"]) for w in rec["warnings"])
+            categories = [w["category"] for w in rec["warnings"]] + list((flags or {}).get("from_matches", []))
+            labels = ", ".join(warning_label(c) for c in categories)
             parts.append(f"<p class='warn'>Content warning: {e(labels)}. The preview is blurred; the original in "
                          f"<code>items/{iid}/</code> is not.</p>")
         try:
@@ -325,7 +333,7 @@ def readme_text(head: str, stamps: list[dict[str, Any]], flagged: list[dict[str,
     ]
     if flagged:
         lines += ["", "CONTENT WARNING: these files show distressing material:"]
-        lines += [f"  {f['path']}: {', '.join(f['warnings'])}" for f in flagged]
+        lines += [f"  {f['path']}: {', '.join(f['warnings'] + f.get('from_matches', []))}" for f in flagged]
     lines += [
         "",
         "To check this bundle with standard tools:",
