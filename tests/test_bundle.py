@@ -339,3 +339,21 @@ def test_a_copy_of_a_flagged_item_is_flagged_and_blurred(sqlite_services: Servic
 
     assert sharpness(previews[0]) < sharpness(previews[1]) * 0.5, "the flagged copy's preview is blurred, the plain one is not"
     assert check_bundle(path).ok
+
+
+def test_unpacked_and_zipped_again_in_a_folder_is_still_intact(bundle_zip: tuple[Path, list[int]], tmp_path: Path) -> None:
+    path, ids = bundle_zip
+    unpacked = tmp_path / "case"
+    with zipfile.ZipFile(path) as zf:
+        zf.extractall(unpacked)
+    again = tmp_path / "again.zip"
+    proc = subprocess.run([sys.executable, "-m", "zipfile", "-c", str(again), "case"], cwd=tmp_path, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    report = check_bundle(again)
+    assert report.ok, report.problems
+    assert any("inside a folder" in n for n in report.notes)
+    with open(unpacked / "items" / str(ids[0]) / "original.jpg", "ab") as fh:  # and a change inside it is still named
+        fh.write(b"x")
+    again.unlink()
+    subprocess.run([sys.executable, "-m", "zipfile", "-c", str(again), "case"], cwd=tmp_path, check=True)
+    assert ("changed", f"items/{ids[0]}/original.jpg") in {(p.code, p.path) for p in check_bundle(again).problems}

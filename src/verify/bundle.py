@@ -403,7 +403,7 @@ def check_bundle(path: Path, *, tsa_roots: Path | None = None) -> BundleCheck:
         return report
     with zf:
         try:
-            _check(zf, report, tsa_roots)
+            _check(_Unfolded.of(zf, report), report, tsa_roots)
         except VerifyError as exc:
             report.add("unreadable", f"The bundle cannot be checked: {exc}.")
         except Exception as exc:  # noqa: BLE001 - a crafted bundle gets a verdict, never a traceback
@@ -411,14 +411,55 @@ def check_bundle(path: Path, *, tsa_roots: Path | None = None) -> BundleCheck:
     return report
 
 
-def _read(zf: zipfile.ZipFile, name: str, limit: int = 256 * 1024**2) -> bytes:
+class _Unfolded:
+    """The ZIP as the bundle's own names see it, also when it was unpacked and re-zipped in a folder.
+
+    ``unzip b.zip -d case && zip -r again.zip case`` puts every name under ``case/``: the same
+    files, so the same verdict; a note says the folder was stripped.
+    """
+
+    def __init__(self, zf: zipfile.ZipFile, prefix: str) -> None:
+        self.zf, self.prefix = zf, prefix
+
+    @classmethod
+    def of(cls, zf: zipfile.ZipFile, report: BundleCheck) -> _Unfolded:
+        names = [i.filename for i in zf.infolist() if not i.is_dir()]
+        if MANIFEST not in names:
+            tops = {n.split("/", 1)[0] for n in names}
+            if len(tops) == 1 and all("/" in n for n in names) and f"{next(iter(tops))}/{MANIFEST}" in names:
+                prefix = next(iter(tops)) + "/"
+                report.notes.append(f"The bundle's files are inside a folder {prefix!r} (it was unpacked and zipped again); checked as if at the top.")
+                return cls(zf, prefix)
+        return cls(zf, "")
+
+    def infolist(self) -> list[zipfile.ZipInfo]:
+        out = []
+        for info in self.zf.infolist():
+            if self.prefix and info.filename.startswith(self.prefix):
+                info.filename = info.filename[len(self.prefix):]  # orig_filename still opens the entry
+                if not info.filename:
+                    continue
+            out.append(info)
+        return out
+
+    def getinfo(self, name: str) -> zipfile.ZipInfo:
+        return self.zf.getinfo(self.prefix + name)
+
+    def read(self, name: str) -> bytes:
+        return self.zf.read(self.prefix + name)
+
+    def open(self, info: zipfile.ZipInfo) -> Any:
+        return self.zf.open(info)
+
+
+def _read(zf: Any, name: str, limit: int = 256 * 1024**2) -> bytes:
     info = zf.getinfo(name)
     if info.file_size > limit:
         raise VerifyError(f"{name} is larger than a bundle file of its kind can be")
     return zf.read(name)
 
 
-def _hash_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, int]:
+def _hash_member(zf: Any, info: zipfile.ZipInfo) -> tuple[str, int]:
     h = hashlib.sha256()
     size = 0
     with zf.open(info) as fh:
@@ -430,7 +471,7 @@ def _hash_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _check(zf: zipfile.ZipFile, r: BundleCheck, tsa_roots: Path | None) -> None:
+def _check(zf: Any, r: BundleCheck, tsa_roots: Path | None) -> None:
     members: dict[str, zipfile.ZipInfo] = {}
     for info in zf.infolist():
         if info.is_dir():
@@ -527,7 +568,7 @@ def _check(zf: zipfile.ZipFile, r: BundleCheck, tsa_roots: Path | None) -> None:
             r.add("manifest", f"The content warning names {w.get('path')}, which the manifest does not list.", MANIFEST)
 
 
-def _links(zf: zipfile.ZipFile, r: BundleCheck) -> list[tuple[int, str, str, str]] | None:
+def _links(zf: Any, r: BundleCheck) -> list[tuple[int, str, str, str]] | None:
     try:
         text = _read(zf, "chain/links.txt").decode("ascii")
     except (KeyError, VerifyError, UnicodeDecodeError):
@@ -543,7 +584,7 @@ def _links(zf: zipfile.ZipFile, r: BundleCheck) -> list[tuple[int, str, str, str
     return out
 
 
-def _events(zf: zipfile.ZipFile, r: BundleCheck) -> list[dict[str, Any]] | None:
+def _events(zf: Any, r: BundleCheck) -> list[dict[str, Any]] | None:
     try:
         text = _read(zf, "chain/events.jsonl").decode("utf-8")
     except (KeyError, VerifyError, UnicodeDecodeError):
@@ -593,7 +634,7 @@ def _check_events(events: list[dict[str, Any]], links: list[tuple[int, str, str,
             r.add("chain", f"chain/links.txt names item {owner}, which the bundle does not hold.", "chain/links.txt")
 
 
-def _check_records(zf: zipfile.ZipFile, events: list[dict[str, Any]], listed: dict[str, Any], r: BundleCheck) -> None:
+def _check_records(zf: Any, events: list[dict[str, Any]], listed: dict[str, Any], r: BundleCheck) -> None:
     """Each original against its ``ingested`` event; each record's verdict against the events."""
     by_item: dict[int, list[dict[str, Any]]] = {}
     for ev in events:
@@ -638,7 +679,7 @@ def _as_event(d: dict[str, Any]) -> Event:
                  d.get("prev_hash", ""), d.get("hash", ""))  # fmt: skip
 
 
-def _check_timestamps(zf: zipfile.ZipFile, events: list[dict[str, Any]], links: list[tuple[int, str, str, str]],
+def _check_timestamps(zf: Any, events: list[dict[str, Any]], links: list[tuple[int, str, str, str]],
                       listed: dict[str, Any], r: BundleCheck, tsa_roots: Path | None) -> None:  # fmt: skip
     roots = []
     if tsa_roots:
