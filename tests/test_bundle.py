@@ -357,3 +357,20 @@ def test_unpacked_and_zipped_again_in_a_folder_is_still_intact(bundle_zip: tuple
     again.unlink()
     subprocess.run([sys.executable, "-m", "zipfile", "-c", str(again), "case"], cwd=tmp_path, check=True)
     assert ("changed", f"items/{ids[0]}/original.jpg") in {(p.code, p.path) for p in check_bundle(again).problems}
+
+
+def test_report_escapes_untrusted_strings_and_loads_nothing(sqlite_services: Services, tmp_path: Path) -> None:
+    from verify.bundle import build_bundle
+    from verify.models import Claim
+
+    s = sqlite_services
+    evil = "<script>alert(1)</script><img src=http://127.0.0.1:9/x>"
+    item = s.ingest_bytes(f.jpeg_bytes(f.photo(5, (200, 150))), filename=f"{evil}.jpg", actor="alice",
+                          claim=Claim(source=evil)).item  # fmt: skip
+    s.record_verdict(item.id, "false", f"Because {evil}", actor=f"bob {evil}")
+    path = build_bundle(s, [item.id], tmp_path / "b.zip", actor="erin").path
+    with zipfile.ZipFile(path) as zf:
+        page = zf.read("report.html").decode()
+    assert "<script>" not in page and "<img src=http" not in page
+    assert "&lt;script&gt;" in page and "default-src 'none'" in page
+    assert check_bundle(path).ok
