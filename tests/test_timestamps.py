@@ -132,6 +132,22 @@ def test_token_from_an_untrusted_authority_is_reported(services: Services, setti
     assert audit(services.store, services.blobs, tsa_roots=load_roots(stranger.authority.ca_pem)).ok
 
 
+@pytest.fixture
+def expired(tmp_path: Path) -> Iterator[tsa.Server]:
+    """An authority whose timestamping certificate ran out in January 2020 (it still signs)."""
+    server = tsa.Server(tsa.make_authority(tmp_path / "old", "Expired TSA", expired=True))
+    yield server
+    server.stop()
+
+
+def test_token_signed_with_an_expired_certificate_is_reported(services: Services, settings: Settings, expired: tsa.Server) -> None:
+    services.ingest_bytes(f.jpeg_bytes(f.photo(1, (200, 150))), filename="a.jpg", actor="alice")
+    assert stamp_head(services.store, replace(settings, tsa_url=expired.url), actor="alice").stamped
+    report = audit(services.store, services.blobs, tsa_roots=load_roots(expired.authority.ca_pem))
+    assert not report.ok
+    assert any(p.code == "timestamp" and "expired" in p.message for p in report.problems), report.problems
+
+
 @pytest.mark.parametrize("kind", ["silent", "refused"])
 def test_authority_that_does_not_answer_leaves_the_stamp_pending(settings: Settings, silent: str, authority: tsa.Server,
                                                                  tmp_path: Path, kind: str) -> None:  # fmt: skip

@@ -76,7 +76,23 @@ class Authority:
         return out.read_bytes()
 
 
-def make_authority(root: Path, name: str = "Test TSA", *, days: int = 30) -> Authority:
+_CA_CNF = """
+[ ca ]
+default_ca = throwaway
+[ throwaway ]
+dir = .
+database = index.txt
+new_certs_dir = .
+serial = caserial
+default_md = sha256
+policy = anything
+copy_extensions = none
+[ anything ]
+commonName = supplied
+"""
+
+
+def make_authority(root: Path, name: str = "Test TSA", *, days: int = 30, expired: bool = False) -> Authority:
     """A throwaway CA and timestamping certificate, made with the openssl CLI in ``root/name``."""
     d = root / name.replace(" ", "-")
     d.mkdir(parents=True)
@@ -88,6 +104,13 @@ def make_authority(root: Path, name: str = "Test TSA", *, days: int = 30) -> Aut
     _run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tsa.key", "-out", "tsa.csr", "-subj", f"/CN={name}", "-config", "ext.cnf", cwd=d)
     sign = ["x509", "-req", "-in", "tsa.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tsa.crt",
             "-extfile", "ext.cnf", "-extensions", "tsa", "-days", str(days)]  # fmt: skip
+    if expired:
+        # ``openssl ca`` can date a certificate in the past: valid for one day in January 2020.
+        (d / "ca.cnf").write_text(_CA_CNF)
+        (d / "index.txt").write_text("")
+        (d / "caserial").write_text("1000\n")
+        sign = ["ca", "-batch", "-config", "ca.cnf", "-cert", "ca.crt", "-keyfile", "ca.key", "-in", "tsa.csr", "-out", "tsa.crt",
+                "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-extfile", "ext.cnf", "-extensions", "tsa", "-notext"]  # fmt: skip
     _run(*sign, cwd=d)
     return Authority(d, name)
 
