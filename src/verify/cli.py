@@ -526,6 +526,8 @@ def audit(data_dir: str | None, db: str | None, no_rehash: bool, bundle_path: st
             valid = sum(1 for t in report.timestamps if t["ok"])
             click.echo(f"timestamps: {valid} of {len(report.timestamps)} tokens fit their chain head; "
                        f"{report.unstamped_events} newest events not yet stamped")
+        elif settings.tsa_url:
+            click.echo(f"timestamps: none yet; all {report.unstamped_events} events pending a stamp (run 'verify timestamp')")
         click.echo(
             f"audit: {verdict}: {report.events_checked} events, {report.items_checked} items, "
             f"{report.originals_checked} originals re-hashed; chain head {report.chain_head}"
