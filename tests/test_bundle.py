@@ -267,6 +267,8 @@ def test_swapped_manifest(bundle_zip: tuple[Path, list[int]], sqlite_services: S
 
     path, ids = bundle_zip
     other = build_bundle(sqlite_services, [ids[1]], tmp_path / "other.zip", actor="erin").path
+    checked = check_bundle(other)  # an item whose span starts after other items' events
+    assert checked.ok and checked.links_checked < len(sqlite_services.store.events())
     m = _members(path)
     m["manifest.json"] = _members(other)["manifest.json"]
     problems = _problems(_write(tmp_path / "t.zip", m, remanifest=False))

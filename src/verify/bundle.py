@@ -38,7 +38,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,10 +143,8 @@ def build_bundle(services: Services, item_ids: Sequence[int], out: Path, *, acto
     links: list[str] = []
     full: list[Event] = []
     first_position: int | None = None
-    position = 0
     reached = head == "0" * 64
-    for ev in services.store.iter_events():
-        position += 1
+    for position, ev in _events_from(services, ids):
         if first_position is None:
             if ev.item_id not in wanted:
                 continue
@@ -224,6 +222,35 @@ def build_bundle(services: Services, item_ids: Sequence[int], out: Path, *, acto
             {"what": "evidence bundle", "items": ids, "chain_head": head, "manifest_sha256": manifest_sha},
         )  # fmt: skip
     return BundleResult(out, ids, head, count, manifest_sha, len(listing) + 2, [f["item_id"] for f in flagged], pending)
+
+
+def _events_from(services: Services, ids: Sequence[int]) -> Iterator[tuple[int, Event]]:
+    """(position in the chain, event) from the items' first event on, in chain order.
+
+    Ids follow chain order (every append takes the chain-head lock before its INSERT), but may
+    have gaps (a PostgreSQL sequence skips on rollback), so positions are counted, not derived.
+    """
+    from sqlalchemy import func, select
+
+    from verify.store import schema
+    from verify.store.db import _event_from_row
+
+    ev = schema.event
+    with services.store.read() as conn:
+        first = conn.execute(select(func.min(ev.c.id)).where(ev.c.item_id.in_(list(ids)))).scalar()
+        if first is None:
+            return
+        position = conn.execute(select(func.count()).select_from(ev).where(ev.c.id < first)).scalar_one()
+    last = first - 1
+    while True:
+        with services.store.read() as conn:
+            rows = conn.execute(select(ev).where(ev.c.id > last).order_by(ev.c.id).limit(5000)).all()
+        if not rows:
+            return
+        for row in rows:
+            position += 1
+            yield position, _event_from_row(row)
+        last = rows[-1].id
 
 
 def _preview(path: Path, kind: str, blurred: bool, max_pixels: int) -> bytes | None:
