@@ -376,3 +376,44 @@ def test_report_escapes_untrusted_strings_and_loads_nothing(sqlite_services: Ser
     assert "<script>" not in page and "<img src=http" not in page
     assert "&lt;script&gt;" in page and "default-src 'none'" in page
     assert check_bundle(path).ok
+
+
+def test_export_refuses_a_modified_stored_original(sqlite_services: Services, tmp_path: Path) -> None:
+    from verify.bundle import build_bundle
+    from verify.errors import VerifyError
+
+    item = sqlite_services.ingest_bytes(f.jpeg_bytes(f.photo(8, (200, 150))), filename="a.jpg", actor="alice").item
+    stored = sqlite_services.original_path(item)
+    stored.chmod(0o644)
+    stored.write_bytes(_flip(stored.read_bytes()))
+    with pytest.raises(VerifyError, match="MODIFIED"):
+        build_bundle(sqlite_services, [item.id], tmp_path / "b.zip", actor="erin")
+    assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob(".*part"))
+    assert not [e for e in sqlite_services.store.events(item.id) if e.kind == "exported"]
+
+
+def test_verdicts_during_export_never_make_record_and_events_disagree(sqlite_services: Services, tmp_path: Path) -> None:
+    import threading
+
+    from verify.bundle import build_bundle
+
+    s = sqlite_services
+    item = s.ingest_bytes(f.jpeg_bytes(f.photo(9, (200, 150))), filename="a.jpg", actor="alice").item
+    stop = threading.Event()
+
+    def decide() -> None:
+        n = 0
+        while not stop.is_set():
+            s.record_verdict(item.id, ("false", "verified")[n % 2], f"Decision {n}.", actor="bob")
+            n += 1
+
+    editor = threading.Thread(target=decide)
+    editor.start()
+    try:
+        for k in range(6):
+            path = build_bundle(s, [item.id], tmp_path / f"b{k}.zip", actor="erin", with_matches=False).path
+            report = check_bundle(path)
+            assert report.ok, report.problems
+    finally:
+        stop.set()
+        editor.join(timeout=60)

@@ -110,10 +110,18 @@ def build_bundle(services: Services, item_ids: Sequence[int], out: Path, *, acto
     ids = sorted(dict.fromkeys(int(i) for i in item_ids))
     if not ids:
         raise VerifyError("Name at least one item to put in the bundle.")
-    views = [services.inspect(i, with_matches=with_matches) for i in ids]  # NotFound for an unknown id
     pending: list[tuple[str, str]] = []
     if tsa_urls(services.settings):
         pending = stamp_head(services.store, services.settings, actor=actor).pending
+    # The records and the chain slice are read one after the other; an editor deciding in between
+    # would make them disagree, so both are read again until they describe the same moment.
+    for _attempt in range(5):
+        views = [services.inspect(i, with_matches=with_matches) for i in ids]  # NotFound for an unknown id
+        head, count, links, full, first_position = _chain_slice(services, ids)
+        if all(derive_state(v.item.id, [e for e in full if e.item_id == v.item.id]).version == v.state.version for v in views):
+            break
+    else:
+        raise VerifyError("The items kept changing while the bundle was being made; try again in a moment.")
 
     files: dict[str, bytes] = {}
     originals: dict[str, Path] = {}
@@ -136,27 +144,6 @@ def build_bundle(services: Services, item_ids: Sequence[int], out: Path, *, acto
                 entry["from_matches"] = inherited
             flagged.append(entry)
 
-    # The chain slice, read after the stamp so the stamp is inside it. One pass from the items'
-    # first event to the head; the head is read first, then events up to it (newer ones ignored).
-    head, count = services.store.chain_head()
-    wanted = set(ids)
-    links: list[str] = []
-    full: list[Event] = []
-    first_position: int | None = None
-    reached = head == "0" * 64
-    for position, ev in _events_from(services, ids):
-        if first_position is None:
-            if ev.item_id not in wanted:
-                continue
-            first_position = position
-        links.append(f"{ev.id} {ev.prev_hash} {ev.hash} {ev.item_id if ev.item_id in wanted else '-'}")
-        if ev.item_id in wanted or (ev.item_id is None and ev.kind == TIMESTAMP_KIND):
-            full.append(ev)
-        if ev.hash == head:
-            reached = True
-            break
-    if not reached:
-        raise VerifyError("The event log does not reach its recorded chain head: run 'verify audit' before exporting.")
     files["chain/head.txt"] = head.encode("ascii")
     files["chain/links.txt"] = ("\n".join(links) + "\n").encode("ascii")
     files["chain/events.jsonl"] = "".join(canonical_json(_event_dict(ev)) + "\n" for ev in full).encode("utf-8")
@@ -182,6 +169,9 @@ def build_bundle(services: Services, item_ids: Sequence[int], out: Path, *, acto
         from verify.integrity import hash_file
 
         digest, size = hash_file(path)
+        if digest != path.name:  # the media folder names each original by its SHA-256
+            raise VerifyError(f"The stored original of item {name.split('/')[1]} was MODIFIED after it "
+                              "was stored; nothing was exported. Run 'verify audit'.")
         listing[name] = {"sha256": digest, "bytes": size}
     manifest = {
         "bundle_version": BUNDLE_VERSION,
@@ -222,6 +212,33 @@ def build_bundle(services: Services, item_ids: Sequence[int], out: Path, *, acto
             {"what": "evidence bundle", "items": ids, "chain_head": head, "manifest_sha256": manifest_sha},
         )  # fmt: skip
     return BundleResult(out, ids, head, count, manifest_sha, len(listing) + 2, [f["item_id"] for f in flagged], pending)
+
+
+def _chain_slice(services: Services, ids: Sequence[int]) -> tuple[str, int, list[str], list[Event], int | None]:
+    """The head, the link lines from the items' first event to it, and the events shown in full.
+
+    The head is read first, then events up to it; events appended meanwhile are left out.
+    """
+    head, count = services.store.chain_head()
+    wanted = set(ids)
+    links: list[str] = []
+    full: list[Event] = []
+    first_position: int | None = None
+    reached = head == "0" * 64
+    for position, ev in _events_from(services, ids):
+        if first_position is None:
+            if ev.item_id not in wanted:
+                continue
+            first_position = position
+        links.append(f"{ev.id} {ev.prev_hash} {ev.hash} {ev.item_id if ev.item_id in wanted else '-'}")
+        if ev.item_id in wanted or (ev.item_id is None and ev.kind == TIMESTAMP_KIND):
+            full.append(ev)
+        if ev.hash == head:
+            reached = True
+            break
+    if not reached:
+        raise VerifyError("The event log does not reach its recorded chain head: run 'verify audit' before exporting.")
+    return head, count, links, full, first_position
 
 
 def _events_from(services: Services, ids: Sequence[int]) -> Iterator[tuple[int, Event]]:
