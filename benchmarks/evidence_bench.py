@@ -49,8 +49,8 @@ def seed_events(svc: Services, n: int, other_item: int) -> None:
 
 
 def run(sizes: list[int]) -> None:
-    print("| events in the chain | links.txt bytes | bytes per event | build s | check s | build / zip floor | check / zip floor |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| events in the chain | links.txt bytes | bytes per event | zip floor s | build s | check s | build / zip floor | check / zip floor |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             settings = load_settings(data_dir=Path(tmp) / "data")
@@ -74,7 +74,7 @@ def run(sizes: list[int]) -> None:
             with svc.store.read() as conn:
                 total = conn.execute(schema.chain_head.select()).one().events
             svc.close()
-            print(f"| {total:,} | {links:,} | {links / total:.0f} | {build:.2f} | {check:.2f} | {build / floor:.1f} | {check / floor:.1f} |")
+            print(f"| {total:,} | {links:,} | {links / total:.0f} | {floor:.3f} | {build:.2f} | {check:.2f} | {build / floor:.1f} | {check / floor:.1f} |")
 
 
 if __name__ == "__main__":

@@ -190,8 +190,11 @@ def _pg_tool(name: str, server_version_num: int) -> str:
 def _backup_postgres(url: str, dst: Path) -> tuple[str, int, list[str]]:
     engine = create_engine(url)
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # REPEATABLE READ: one snapshot for the whole transaction, the one pg_dump is given.
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True) as conn, conn.begin():
+            isolation = conn.exec_driver_sql("SHOW transaction_isolation").scalar_one()
+            if isolation != "repeatable read":
+                raise VerifyError(f"The backup transaction is not REPEATABLE READ ({isolation}); nothing was written.")
             snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
             schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
             version = int(conn.exec_driver_sql("SHOW server_version_num").scalar_one())
@@ -205,7 +208,6 @@ def _backup_postgres(url: str, dst: Path) -> tuple[str, int, list[str]]:
                  f"--file={part}", _libpq_url(url)],
                 capture_output=True, text=True, timeout=6 * 3600,
             )  # fmt: skip
-            conn.exec_driver_sql("COMMIT")
     finally:
         engine.dispose()
     if proc.returncode != 0:
