@@ -368,6 +368,8 @@ def index(paths: tuple[str, ...], data_dir: str | None, db: str | None, workers:
         click.echo(f"interrupted: {added} added so far; run the same command again to resume.", err=True)
         sys.exit(130)
     bar.close()
+    if added:
+        _stamp_after_batch(settings, services, who)
     summary = f"{added} added, {present} already in the archive, {len(problems)} unreadable"
     if skipped:
         summary += f", {skipped} skipped (not photos or videos)"
@@ -550,18 +552,27 @@ def hash_cmd(paths: tuple[str, ...], as_json: bool) -> None:
 @data_dir_option
 @db_option
 @click.option("--no-rehash", is_flag=True, help="Check the event log and records only; do not re-read every original.")
+@click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False), default=None, help="Check an evidence bundle (ZIP) instead of the store; needs no store.")
+@click.option("--tsa-ca", type=click.Path(dir_okay=False, exists=True), default=None, help="PEM root certificates trusted for timestamps (default: VERIFY_TSA_CA; for a bundle, the one it ships).")
 @json_option
-def audit(data_dir: str | None, db: str | None, no_rehash: bool, as_json: bool) -> None:
+def audit(data_dir: str | None, db: str | None, no_rehash: bool, bundle_path: str | None, tsa_ca: str | None, as_json: bool) -> None:
     """Prove nothing was changed: check the event chain and re-hash every stored original.
 
     Exit code 0 when everything is intact, 1 when anything was modified, deleted or inserted.
+    With --bundle, check an evidence bundle on its own: every file, the event links, the timestamps.
     """
     from verify.integrity import audit as run_audit
 
+    if bundle_path:
+        _audit_bundle(Path(bundle_path), Path(tsa_ca) if tsa_ca else None, as_json)
+        return
     settings = _settings(data_dir, db)
     services = _open_services(settings)
     try:
-        report = run_audit(services.store, services.blobs, rehash=not no_rehash, default_status=services.statuses[0])
+        from verify.timestamps import load_roots
+
+        roots = load_roots(tsa_ca or settings.tsa_ca)
+        report = run_audit(services.store, services.blobs, rehash=not no_rehash, default_status=services.statuses[0], tsa_roots=roots)
     finally:
         services.close()
     if as_json:
@@ -570,6 +581,12 @@ def audit(data_dir: str | None, db: str | None, no_rehash: bool, as_json: bool) 
         for p in report.problems:
             click.echo(f"{p.severity.upper()}: {_printable(p.message)}")
         verdict = "INTACT" if report.ok else "PROBLEMS FOUND"
+        if report.timestamps:
+            valid = sum(1 for t in report.timestamps if t["ok"])
+            click.echo(f"timestamps: {valid} of {len(report.timestamps)} tokens fit their chain head; "
+                       f"{report.unstamped_events} newest events not yet stamped")
+        elif settings.tsa_url:
+            click.echo(f"timestamps: none yet; all {report.unstamped_events} events pending a stamp (run 'verify timestamp')")
         click.echo(
             f"audit: {verdict}: {report.events_checked} events, {report.items_checked} items, "
             f"{report.originals_checked} originals re-hashed; chain head {report.chain_head}"
@@ -715,6 +732,164 @@ def forensics(paths: tuple[str, ...], as_json: bool) -> None:
             click.echo(f"  note         {_printable(note)}")
     if total and failures == total:
         sys.exit(1)
+
+
+# -- evidence that leaves the desk (issue 16) ------------------------------------------------------
+
+
+def _audit_bundle(path: Path, tsa_ca: Path | None, as_json: bool) -> None:
+    from verify.bundle import check_bundle
+
+    if not path.is_file():
+        _fail(f"{_printable(path)}: no such bundle file", 2)
+    report = check_bundle(path, tsa_roots=tsa_ca or load_settings().tsa_ca)
+    if as_json:
+        _emit(report.to_dict())
+    else:
+        for p in report.problems:
+            click.echo(f"{p.code.upper()}: {_printable(p.message)}")
+        for t in report.timestamps:
+            state = "valid" if t["ok"] else "INVALID"
+            click.echo(f"timestamp {state}: {_printable(t['tsa'] or 'authority')} at {t['gen_time']} over head {t['covers'][:16]}..."
+                       + ("" if t["trusted"] else " (signature not checked: no trusted root)"))
+        for note in report.notes:
+            click.echo(f"note: {_printable(note)}")
+        click.echo(f"bundle: {'INTACT' if report.ok else 'NOT INTACT'}: {report.files_checked} files re-hashed, "
+                   f"{report.events_checked} events re-linked over {report.links_checked} chain links; chain head {report.chain_head}")
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command()
+@click.argument("item_ids", nargs=-1, type=int)
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="The ZIP file to write.")
+@click.option("--status", default=None, help="Also take every item with this verdict status (a case by filter).")
+@click.option("--text", "text_filter", default=None, help="Also take every item whose filename, source or place contains this.")
+@click.option("--no-matches", is_flag=True, help="Leave out the archive matches (faster on a big archive).")
+@data_dir_option
+@db_option
+@click.option("--actor", default=None, help="Name recorded on the 'exported' event (default: VERIFY_ACTOR or your login).")
+@json_option
+def bundle(item_ids: tuple[int, ...], out: str, status: str | None, text_filter: str | None, no_matches: bool,
+           data_dir: str | None, db: str | None, actor: str | None, as_json: bool) -> None:  # fmt: skip
+    """Write a self-verifying evidence bundle (ZIP) of ITEM_IDS: originals, records, events, manifest, report."""
+    from verify.bundle import build_bundle
+    from verify.store.db import ItemFilter
+
+    settings = _settings(data_dir, db, actor)
+    services = _open_services(settings, isolate=True)
+    try:
+        ids = list(item_ids)
+        if status or text_filter:
+            ids += [item.id for item, _s, _w in services.list_items(ItemFilter(status=status, text=text_filter, limit=100_000))]
+        if not ids:
+            _fail("no items: name item ids, or a --status / --text that matches some", 2)
+        try:
+            result = build_bundle(services, ids, Path(out), actor=_actor(settings), with_matches=not no_matches)
+        except VerifyError as exc:
+            _fail(str(exc), 1)
+    finally:
+        services.close()
+    if as_json:
+        _emit(result.to_dict())
+    else:
+        click.echo(f"bundle: {_printable(result.path)}: {len(result.items)} items, {result.files} files; chain head {result.chain_head}")
+        if result.flagged:
+            click.echo(f"content warning: items {', '.join(map(str, result.flagged))} show distressing material (named in the manifest)")
+        for url, why in result.stamp_pending:
+            click.echo(f"timestamp pending: {_printable(url)}: {_printable(why)}", err=True)
+
+
+@cli.command()
+@data_dir_option
+@db_option
+@click.option("--actor", default=None, help="Name recorded on the 'timestamped' event.")
+@json_option
+def timestamp(data_dir: str | None, db: str | None, actor: str | None, as_json: bool) -> None:
+    """Have the chain head stamped now by the authorities in VERIFY_TSA_URL (RFC 3161).
+
+    Exit code 0 when at least one authority stamped it, 3 when the stamp is pending (no authority
+    answered), 2 when no authority is configured.
+    """
+    from verify.timestamps import stamp_head, tsa_urls
+
+    settings = _settings(data_dir, db, actor)
+    if not tsa_urls(settings):
+        _fail("no timestamp authority configured: set VERIFY_TSA_URL (one or several URLs, comma-separated)", 2)
+    services = _open_services(settings)
+    try:
+        result = stamp_head(services.store, settings, actor=_actor(settings))
+    finally:
+        services.close()
+    if as_json:
+        _emit(result.to_dict())
+    else:
+        for t in result.tokens:
+            click.echo(f"stamped: chain head {result.covers} by {_printable(t.tsa)} at {t.gen_time}")
+        for url, why in result.pending:
+            click.echo(f"timestamp pending: {_printable(url)}: {_printable(why)}", err=True)
+    sys.exit(0 if result.stamped else 3)
+
+
+def _stamp_after_batch(settings: Settings, services: Services, who: str) -> None:
+    """After a batch of ingests: stamp the head if authorities are configured; never fail the batch."""
+    from verify.timestamps import stamp_head, tsa_urls
+
+    if not tsa_urls(settings):
+        return
+    try:
+        result = stamp_head(services.store, settings, actor=who)
+    except VerifyError as exc:
+        click.echo(f"timestamp pending: {_printable(str(exc))}", err=True)
+        return
+    for t in result.tokens:
+        click.echo(f"chain head {result.covers[:16]}... stamped by {_printable(t.tsa)} at {t.gen_time}", err=True)
+    for url, why in result.pending:
+        click.echo(f"timestamp pending: {_printable(url)}: {_printable(why)} (run 'verify timestamp' later)", err=True)
+
+
+@cli.command("backup")
+@click.argument("folder", type=click.Path(file_okay=False))
+@data_dir_option
+@db_option
+@json_option
+def backup_cmd(folder: str, data_dir: str | None, db: str | None, as_json: bool) -> None:
+    """Snapshot the store and its originals into FOLDER (new or empty) while the desk keeps working.
+
+    Prints the chain head the snapshot captured (also written to FOLDER/CHAIN_HEAD): note it.
+    """
+    from verify.backup import backup
+
+    settings = _settings(data_dir, db)
+    try:
+        result = backup(settings, Path(folder))
+    except VerifyError as exc:
+        _fail(str(exc), 1)
+    if as_json:
+        _emit(result.to_dict())
+    else:
+        click.echo(f"backup: {result.items} items ({result.originals_linked} originals hard-linked, {result.originals_copied} copied), "
+                   f"{result.events} events; chain head {result.chain_head}")
+
+
+@cli.command("restore")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option("--data-dir", type=click.Path(file_okay=False), required=True, help="The new, empty data folder to restore into.")
+@db_option
+@json_option
+def restore_cmd(folder: str, data_dir: str, db: str | None, as_json: bool) -> None:
+    """Bring a backup back into an empty store; a store that holds anything is refused, untouched."""
+    from verify.backup import restore
+
+    settings = _settings(data_dir, db)
+    try:
+        result = restore(Path(folder), settings)
+    except VerifyError as exc:
+        _fail(str(exc), 1)
+    if as_json:
+        _emit(result.to_dict())
+    else:
+        click.echo(f"restore: {result.items} items, {result.events} events; chain head {result.chain_head} "
+                   "(run 'verify audit' on the restored store: it must report the same head)")
 
 
 def main() -> None:

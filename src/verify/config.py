@@ -45,6 +45,9 @@ class Settings:
     verdict_statuses: tuple[str, ...] = ()
     map_tiles_url: str | None = None
     trusted_header: str | None = None
+    tsa_url: str | None = None
+    tsa_ca: Path | None = None
+    tsa_timeout_s: float = 10.0
 
     @property
     def database_url(self) -> str:
@@ -76,6 +79,9 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("verdict_statuses", "VERIFY_VERDICT_STATUSES", str, "Comma-separated verdict statuses (default: the built-in list)."),
     ("map_tiles_url", "VERIFY_MAP_TILES", str, "Online map tile URL template; maps are offline when unset."),
     ("trusted_header", "VERIFY_TRUSTED_HEADER", str, "Request header naming the editor, set by a trusted reverse proxy (workbench)."),
+    ("tsa_url", "VERIFY_TSA_URL", str, "RFC 3161 timestamp authorities (comma-separated URLs); no timestamps when unset."),
+    ("tsa_ca", "VERIFY_TSA_CA", Path, "PEM file of the root certificates trusted to sign timestamps (checked by audit)."),
+    ("tsa_timeout_s", "VERIFY_TSA_TIMEOUT", float, "Seconds to wait for a timestamp authority before the stamp is left pending."),
 ]
 
 

@@ -65,6 +65,10 @@ class AuditReport:
     originals_checked: int = 0
     chain_head: str = GENESIS_HASH
     problems: list[Problem] = field(default_factory=list)
+    #: every RFC 3161 token found in the log, checked against the head it covers
+    timestamps: list[dict[str, Any]] = field(default_factory=list)
+    #: events after the newest valid timestamp (their time rests on the desk's clock alone)
+    unstamped_events: int = 0
 
     @property
     def ok(self) -> bool:
@@ -78,6 +82,8 @@ class AuditReport:
             "originals_checked": self.originals_checked,
             "chain_head": self.chain_head,
             "problems": [p.to_dict() for p in self.problems],
+            "timestamps": self.timestamps,
+            "unstamped_events": self.unstamped_events,
         }
 
 
@@ -165,9 +171,21 @@ def audit(
     rehash: bool = True,
     default_status: str = "unverified",
     progress: Callable[[str, int], None] | None = None,
+    tsa_roots: list[Any] | None = None,
 ) -> AuditReport:
-    """Check the event chain, each item against its ``ingested`` event, and every original's bytes."""
+    """Check the event chain, each item against its ``ingested`` event, and every original's bytes.
+
+    Every RFC 3161 token in the log is checked against the chain head it covers (and, with
+    ``tsa_roots``, its signature against those roots): a rewrite of the chain at or before a
+    stamped head changes that head, so the token no longer fits.
+    """
+    from collections import OrderedDict
+
+    from verify.timestamps import EVENT_KIND as STAMP, check_token, tokens_of
+
     report = AuditReport()
+    recent: OrderedDict[str, int] = OrderedDict()  # hash -> position, for the heads tokens cover
+    stamped_at = 0
     head_hash, head_count = store.chain_head()
     report.chain_head = head_hash
 
@@ -187,10 +205,38 @@ def audit(
                     editorial.setdefault(ev.item_id, []).append(ev)
                 if ev.kind != "ingested" and isinstance(ev.payload, dict) and "filename" in ev.payload:
                     renamed.add(ev.item_id)
+            if ev.kind == STAMP and ev.item_id is None:
+                check_stamp(ev)
+            recent[ev.hash] = report.events_checked
+            if len(recent) > 100_000:
+                recent.popitem(last=False)
             yield ev
+
+    def check_stamp(ev: Event) -> None:
+        nonlocal stamped_at
+        covers = str(ev.payload.get("covers", "")) if isinstance(ev.payload, dict) else ""
+        where = recent.get(covers)
+        if where is None:
+            report.problems.append(
+                Problem("error", "timestamp", f"Event log: timestamp event {ev.id} stamps a chain head that is not in the log before it "
+                        "(the events it covered were rewritten).")
+            )
+        for tsa, der in tokens_of(ev):
+            check = check_token(der, covers, tsa_roots or [], tsa=tsa)
+            report.timestamps.append(check.to_dict() | {"event_id": ev.id})
+            if check.problem:
+                report.problems.append(Problem("error", "timestamp", f"Event log: timestamp event {ev.id} from {tsa}: {check.problem}."))
+            elif where is not None:
+                stamped_at = max(stamped_at, where)
+            if not check.trusted and not check.problem:
+                report.problems.append(
+                    Problem("warning", "timestamp_untrusted", f"Timestamp event {ev.id} from {tsa}: fits its head, but the signature was not "
+                            "checked (set VERIFY_TSA_CA to the authority's root certificate).")
+                )
 
     for message in verify_chain(walk(), head_hash):
         report.problems.append(Problem("error", "chain", f"Event log: {message}."))
+    report.unstamped_events = report.events_checked - stamped_at
     if report.events_checked != head_count:
         report.problems.append(
             Problem(

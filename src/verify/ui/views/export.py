@@ -89,3 +89,6 @@ def render() -> None:
         _, data, ext, mime = ready
         st.download_button(f"Download stripped copy ({len(data) / 1024:,.0f} KB)", data, file_name=f"{stem}-stripped.{ext}",
                            mime=mime, key="dl_stripped", on_click=_record, args=(item_id, "media without GPS/device data"))
+    from verify.ui.views.bundle import evidence_bundle
+
+    evidence_bundle(item_id, key="export")

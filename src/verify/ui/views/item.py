@@ -220,3 +220,6 @@ def render() -> None:
         from verify.ui.views import forensics
 
         forensics.render_section(item, state, components.inherited_warnings(state, view.outcome))
+    from verify.ui.views.bundle import evidence_bundle
+
+    evidence_bundle(item.id, key="item")
