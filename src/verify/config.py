@@ -39,6 +39,9 @@ class Settings:
     verdict_statuses: tuple[str, ...] = ()
     map_tiles_url: str | None = None
     trusted_header: str | None = None
+    ocr: bool = True
+    ocr_langs: str = "ara+eng"
+    tesseract: str | None = None
 
     @property
     def database_url(self) -> str:
@@ -66,6 +69,9 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("verdict_statuses", "VERIFY_VERDICT_STATUSES", str, "Comma-separated verdict statuses (default: the built-in list)."),
     ("map_tiles_url", "VERIFY_MAP_TILES", str, "Online map tile URL template; maps are offline when unset."),
     ("trusted_header", "VERIFY_TRUSTED_HEADER", str, "Request header naming the editor, set by a trusted reverse proxy (workbench)."),
+    ("ocr", "VERIFY_OCR", str, "Read text in pictures and video frames (1 or 0; on when Tesseract is installed)."),
+    ("ocr_langs", "VERIFY_OCR_LANGS", str, "Tesseract languages for text in pictures, joined by '+' (default ara+eng)."),
+    ("tesseract", "VERIFY_TESSERACT", str, "Path of the tesseract program (default: found on PATH)."),
 ]
 
 
@@ -79,6 +85,8 @@ def load_settings(**overrides: object) -> Settings:
         try:
             if name == "verdict_statuses":
                 values[name] = tuple(s.strip() for s in raw.split(",") if s.strip())
+            elif name == "ocr":
+                values[name] = _flag(env, raw)
             else:
                 values[name] = parser(raw)
         except ValueError as exc:
@@ -88,6 +96,15 @@ def load_settings(**overrides: object) -> Settings:
             values[key] = Path(value) if key == "data_dir" else value
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def _flag(env: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{env} must be 1 or 0")
 
 
 def with_overrides(settings: Settings, **overrides: object) -> Settings:

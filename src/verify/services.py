@@ -26,11 +26,13 @@ from verify.models import (
     Event,
     Fingerprint,
     ItemState,
+    Match,
     MediaItem,
     Metadata,
     Origin,
 )
 from verify.store import BlobStore, ItemFilter, NewItem, Staged, Store, sha256_file
+from verify.text.terms import describe, index_terms
 
 
 @dataclass
@@ -292,6 +294,7 @@ class Services:
         exclude = exclude_item_id if exclude_item_id is not None else (existing.id if existing else None)
         self._sync_index()
         outcome = self.matcher.match(analysis.fingerprints, query_path=Path(path), exclude_item_id=exclude)
+        self._add_text_candidates(outcome, [t for _k, t in index_terms(analysis.metadata.text)], exclude)
         return MatchReport(analysis.sha256, analysis.kind, analysis, outcome)
 
     def match_item(self, item_id: int) -> MatchOutcome:
@@ -299,7 +302,37 @@ class Services:
         item = self.store.item(item_id)
         fps = self.store.fingerprints(item_id)
         self._sync_index()
-        return self.matcher.match(fps, query_path=self.blobs.path_for(item.sha256), exclude_item_id=item_id)
+        outcome = self.matcher.match(fps, query_path=self.blobs.path_for(item.sha256), exclude_item_id=item_id)
+        self._add_text_candidates(outcome, self.store.text_terms(item_id), item_id)
+        return outcome
+
+    def _add_text_candidates(self, outcome: MatchOutcome, terms: list[str], exclude_item_id: int | None) -> None:
+        """Archive items whose pictures carry the same handle, address or sentence: worth a look.
+
+        Never confident matches: two different pictures can carry one watermark. Items already
+        matched or suggested by their pixels are not repeated.
+        """
+        if not terms:
+            return
+        seen = {m.item.id for m in (*outcome.matches, *outcome.candidates)}
+        shared = [(i, t) for i, t in self.store.items_sharing_text(terms, exclude_item_id=exclude_item_id) if i not in seen]
+        if not shared:
+            return
+        items = self.store.items_by_ids([i for i, _ in shared])
+        for item_id, found in shared:
+            if item_id not in items:
+                continue
+            what = ", ".join(describe(t) for t in sorted(found, key=lambda t: not t.startswith("handle:"))[:3])
+            outcome.candidates.append(
+                Match(
+                    item=items[item_id],
+                    score=round(min(0.5, 0.2 + 0.1 * len(found)), 2),
+                    distance=64,
+                    method=f"shared text: {what}",
+                    confident=False,
+                    detail={"shortlist": "text", "text_terms": found},
+                )
+            )
 
     def _sync_index(self) -> None:
         """Reload the in-memory match index when other processes added items to the shared store."""

@@ -1,0 +1,155 @@
+"""Text in pictures: captions, handles, watermarks and dates, read offline (Arabic and English).
+
+``read_picture`` reads one picture, ``read_file`` a still or a video (its keyframes, with text
+that stays on screen reported once with its time span). The result is plain data kept in the
+item's metadata (``Metadata.text``); ``facts`` turns it into handles, addresses, dates and
+places for the findings and for search. The engine is one module (``engine``); preprocessing,
+line order and fact extraction are pure and tested without it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from verify.text import engine as _engine
+from verify.text.layout import Line, assemble, clean
+
+#: Longest side the engine sees; bigger pictures are read on a reduced copy (and say so).
+MAX_SIDE = 2400
+#: Pictures smaller than this (longest side) are enlarged first: small text reads badly.
+UPSCALE_BELOW = 1000
+#: Frames read per video.
+MAX_FRAMES = 12
+#: Seconds one engine call may take.
+CALL_TIMEOUT_S = 30.0
+
+
+@dataclass
+class TextLine:
+    text: str
+    confidence: float
+    box: list[int]
+    time_s: float | None = None
+    until_s: float | None = None  # videos: the last frame the line was seen in
+
+
+@dataclass
+class TextReading:
+    """What the engine read: the contract of ``verify meta --json``'s ``text``."""
+
+    engine: str
+    languages: list[str]
+    lines: list[TextLine] = field(default_factory=list)
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def full_text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+def engine_status(binary: str | None, langs: str) -> _engine.EngineStatus:
+    return _engine.status(binary, langs)
+
+
+def prepare(picture: Image.Image) -> tuple[Image.Image, float, str | None]:
+    """A grey copy the engine reads well, the factor from original pixels to it, and a note.
+
+    Dark-mode screenshots (light text on a dark ground) are inverted; small pictures enlarged;
+    huge ones reduced, which is said in the note.
+    """
+    gray = ImageOps.grayscale(picture)
+    w, h = gray.size
+    note = None
+    longest = max(w, h)
+    scale = 1.0
+    if longest > MAX_SIDE:
+        scale = MAX_SIDE / longest
+        note = f"read on a reduced copy ({round(w * scale)}x{round(h * scale)} of {w}x{h} pixels)"
+    elif longest < UPSCALE_BELOW:
+        scale = min(3.0, UPSCALE_BELOW * 2 / longest)
+    if scale != 1.0:
+        gray = gray.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
+    arr = np.asarray(gray)
+    if float(np.median(arr)) < 100:  # mostly dark: light text on a dark ground
+        gray = ImageOps.invert(gray)
+    return gray, scale, note
+
+
+def read_picture(picture: Image.Image, status: _engine.EngineStatus, *, time_s: float | None = None) -> TextReading:
+    """The text lines of one picture (boxes in the picture's own pixels)."""
+    prepared, scale, note = prepare(picture)
+    words = _engine.recognise(prepared, status, CALL_TIMEOUT_S)
+    lines = [_unscale(line, scale, time_s) for line in assemble(words)]
+    return TextReading(_engine.NAME, list(status.languages), lines, note)
+
+
+def _unscale(line: Line, scale: float, time_s: float | None) -> TextLine:
+    x, y, w, h = (round(v / scale) for v in line.box)
+    return TextLine(line.text, line.confidence, [x, y, w, h], time_s, time_s)
+
+
+def read_file(path: Path, kind: str, status: _engine.EngineStatus, max_pixels: int) -> TextReading:
+    """Read a still, or the keyframes of a video with lines that persist merged into spans."""
+    from verify.media import iter_keyframes, open_image, probe_video
+
+    if kind == "image":
+        with open_image(path, max_pixels) as im:
+            im.draft("RGB", (MAX_SIDE, MAX_SIDE))
+            upright = ImageOps.exif_transpose(im)
+            return read_picture(upright.convert("RGB"), status)
+    info = probe_video(path, 1 << 62, 1e12)
+    gap = (info.duration_s or 0) / MAX_FRAMES
+    frames = [(t, frame) for t, frame in iter_keyframes(path, max_frames=MAX_FRAMES, min_gap_s=gap)]
+    readings = [read_picture(frame, status, time_s=round(t, 3)) for t, frame in frames]
+    lines = merge_spans([line for r in readings for line in r.lines])
+    note = f"read on {len(frames)} keyframe(s)"
+    return TextReading(_engine.NAME, list(status.languages), lines, note)
+
+
+def _same_text(a: str, b: str) -> bool:
+    fa, fb = clean(a).casefold(), clean(b).casefold()
+    return fa == fb or difflib.SequenceMatcher(None, fa, fb).ratio() >= 0.8
+
+
+def _overlap(a: list[int], b: list[int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    union = aw * ah + bw * bh - inter
+    return inter / union if union else 0.0
+
+
+def merge_spans(lines: list[TextLine]) -> list[TextLine]:
+    """Lines read in several frames at about the same place become one line with a time span."""
+    merged: list[TextLine] = []
+    for line in sorted(lines, key=lambda ln: (ln.time_s or 0.0)):
+        for m in merged:
+            if _same_text(m.text, line.text) and _overlap(m.box, line.box) >= 0.3:
+                m.until_s = max(m.until_s or 0.0, line.until_s or line.time_s or 0.0)
+                if line.confidence > m.confidence:
+                    m.text, m.confidence = line.text, line.confidence
+                break
+        else:
+            merged.append(TextLine(line.text, line.confidence, list(line.box), line.time_s, line.until_s))
+    return merged
+
+
+def from_dict(data: dict[str, Any] | None) -> TextReading | None:
+    if not data:
+        return None
+    lines = [TextLine(**{k: v for k, v in ln.items() if k in TextLine.__dataclass_fields__}) for ln in data.get("lines", [])]
+    return TextReading(data.get("engine", "?"), list(data.get("languages", [])), lines, data.get("note"))
+
+
+__all__ = ["TextLine", "TextReading", "engine_status", "from_dict", "merge_spans", "prepare", "read_file", "read_picture"]
