@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from verify.text import engine as _engine
-from verify.text.layout import Line, assemble, clean
+from verify.text import regions
+from verify.text.layout import Line, Word, assemble, clean
 
 #: Longest side the engine sees; bigger pictures are read on a reduced copy (and say so).
 MAX_SIDE = 2400
@@ -85,11 +86,38 @@ def prepare(picture: Image.Image) -> tuple[Image.Image, float, str | None]:
 
 
 def read_picture(picture: Image.Image, status: _engine.EngineStatus, *, time_s: float | None = None) -> TextReading:
-    """The text lines of one picture (boxes in the picture's own pixels)."""
+    """The text lines of one picture (boxes in the picture's own pixels).
+
+    Two passes: the whole page (screenshots, documents, posts), then the text-like lines the page
+    pass left unread, cut out and cleaned (banners, watermarks, captions over a photo: see
+    ``regions``). The second costs one more engine call and only runs when such lines exist.
+    """
     prepared, scale, note = prepare(picture)
-    words = _engine.recognise(prepared, status, CALL_TIMEOUT_S)
-    lines = [_unscale(line, scale, time_s) for line in assemble(words)]
+    page = assemble(_engine.recognise(prepared, status, CALL_TIMEOUT_S))
+    lines = list(page)
+    gray = np.asarray(prepared)
+    covered = [ln.box for ln in page]
+    todo = [r for r in regions.find_regions(gray) if not any(_covered(r, b) > 0.3 for b in covered)]
+    cut = regions.sheet(gray, todo)
+    if cut is not None:
+        words = _engine.recognise(Image.fromarray(cut.image), status, CALL_TIMEOUT_S, psm=6)
+        placed = []
+        for w in words:
+            box = cut.to_picture(w.x, w.y, w.w, w.h)
+            if box is not None:
+                band = next(i for i, (y0, y1, _r, _s) in enumerate(cut.bands) if y0 <= w.y + w.h / 2 < y1)
+                placed.append(Word(w.text, w.confidence, *box, (band, *w.line_key)))
+        lines += [ln for ln in assemble(placed, min_confidence=0.7) if sum(ch.isalnum() for ch in ln.text) >= 3]
+    lines = [_unscale(line, scale, time_s) for line in sorted(lines, key=lambda ln: (ln.box[1], ln.box[0]))]
     return TextReading(_engine.NAME, list(status.languages), lines, note)
+
+
+def _covered(r: regions.Region, box: tuple[int, int, int, int]) -> float:
+    """The share of region ``r`` inside ``box``."""
+    x, y, w, h = box
+    ix = max(0, min(r.x + r.w, x + w) - max(r.x, x))
+    iy = max(0, min(r.y + r.h, y + h) - max(r.y, y))
+    return ix * iy / (r.w * r.h)
 
 
 def _unscale(line: Line, scale: float, time_s: float | None) -> TextLine:

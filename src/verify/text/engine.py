@@ -54,7 +54,7 @@ def status(binary: str | None, langs: str) -> EngineStatus:
     return EngineStatus(True, f"Tesseract {version} ({'+'.join(wanted)})", version, wanted, path)
 
 
-def recognise(picture: Image.Image, engine: EngineStatus, timeout_s: float) -> list[Word]:
+def recognise(picture: Image.Image, engine: EngineStatus, timeout_s: float, *, psm: int = 3) -> list[Word]:
     """Words with boxes in ``picture``'s pixels. Raises ``RuntimeError`` on a crash or time-out."""
     import pytesseract
 
@@ -63,7 +63,7 @@ def recognise(picture: Image.Image, engine: EngineStatus, timeout_s: float) -> l
     # own threads only fight each other on a busy machine.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     data = pytesseract.image_to_data(
-        picture, lang="+".join(engine.languages), config="--oem 1 --psm 3", timeout=timeout_s,
+        picture, lang="+".join(engine.languages), config=f"--oem 1 --psm {psm}", timeout=timeout_s,
         output_type=pytesseract.Output.DICT,
     )  # fmt: skip
     words: list[Word] = []
