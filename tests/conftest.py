@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# Text reading costs about a second a picture; the tests of text (tests/test_text.py) switch it on.
+os.environ.setdefault("VERIFY_OCR", "0")
+
 from verify.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,6 +27,8 @@ MAX_SIDE = 2400
 UPSCALE_BELOW = 1000
 #: Frames read per video.
 MAX_FRAMES = 12
+#: Page-pass lines at least this sure are not read again from a cut-out.
+RELIABLE = 0.85
 #: Seconds one engine call may take.
 CALL_TIMEOUT_S = 30.0
 
@@ -94,11 +96,13 @@ def read_picture(picture: Image.Image, status: _engine.EngineStatus, *, time_s: 
     """
     prepared, scale, note = prepare(picture)
     page = assemble(_engine.recognise(prepared, status, CALL_TIMEOUT_S))
-    lines = list(page)
     gray = np.asarray(prepared)
-    covered = [ln.box for ln in page]
-    todo = [r for r in regions.find_regions(gray) if not any(_covered(r, b) > 0.3 for b in covered)]
+    sure = [ln.box for ln in page if ln.confidence >= RELIABLE]
+    todo = [r for r in regions.find_regions(gray) if not any(_covered(r, b) > 0.3 for b in sure)]
+    # Lines the page pass read unsurely are read again, cut out and cleaned (outlined captions).
+    todo += [regions.Region(*ln.box, 0.0) for ln in page if ln.confidence < RELIABLE]
     cut = regions.sheet(gray, todo)
+    found: list[Line] = []
     if cut is not None:
         words = _engine.recognise(Image.fromarray(cut.image), status, CALL_TIMEOUT_S, psm=6)
         placed = []
@@ -107,9 +111,23 @@ def read_picture(picture: Image.Image, status: _engine.EngineStatus, *, time_s: 
             if box is not None:
                 band = next(i for i, (y0, y1, _r, _s) in enumerate(cut.bands) if y0 <= w.y + w.h / 2 < y1)
                 placed.append(Word(w.text, w.confidence, *box, (band, *w.line_key)))
-        lines += [ln for ln in assemble(placed, min_confidence=0.7) if sum(ch.isalnum() for ch in ln.text) >= 3]
-    lines = [_unscale(line, scale, time_s) for line in sorted(lines, key=lambda ln: (ln.box[1], ln.box[0]))]
+        found = [ln for ln in assemble(placed, min_confidence=0.7) if sum(ch.isalnum() for ch in ln.text) >= 3]
+    lines = _better_of(page, found)
+    lines = [_unscale(line, scale, time_s) for line in lines]
     return TextReading(_engine.NAME, list(status.languages), lines, note)
+
+
+def _better_of(page: list[Line], found: list[Line]) -> list[Line]:
+    """Page lines, each replaced by a cut-out reading of the same place that the engine is surer of."""
+    out = list(page)
+    for line in found:
+        r = regions.Region(*line.box, 0.0)
+        rivals = [i for i, p in enumerate(out) if _covered(r, p.box) > 0.3 or _covered(regions.Region(*p.box, 0.0), line.box) > 0.3]
+        if not rivals:
+            out.append(line)
+        elif all(out[i].confidence < line.confidence and line.box[2] >= 0.7 * out[i].box[2] for i in rivals):
+            out = [p for i, p in enumerate(out) if i not in rivals] + [line]
+    return sorted(out, key=lambda ln: (ln.box[1], ln.box[0]))
 
 
 def _covered(r: regions.Region, box: tuple[int, int, int, int]) -> float:

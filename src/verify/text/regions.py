@@ -66,7 +66,7 @@ def find_regions(gray: np.ndarray) -> list[Region]:
                 if glyphs <= 0:
                     continue
                 regions.append(Region(x, y, w, h, fill * min(strokes_n / (w / h), 4.0) * glyphs))
-    return _distinct(sorted(regions, key=lambda r: -r.score))[:MAX_REGIONS]
+    return sorted(_merge_lines(regions), key=lambda r: -r.score)[:MAX_REGIONS]
 
 
 def _glyph_variety(crop: np.ndarray) -> float:
@@ -89,13 +89,43 @@ def _glyph_variety(crop: np.ndarray) -> float:
     return min(1.0, cv) * min(1.0, len(widths) / 6)
 
 
-def _distinct(regions: list[Region]) -> list[Region]:
-    kept: list[Region] = []
-    for r in regions:
-        if any(_iou(r, k) > 0.4 for k in kept):
-            continue
-        kept.append(r)
-    return kept
+def binarise(crop: np.ndarray) -> np.ndarray:
+    """The line with its letters black on white: Otsu, then the side touching the edges is the ground."""
+    _t, bw = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    border = np.concatenate([bw[0], bw[-1], bw[:, 0], bw[:, -1]])
+    if np.count_nonzero(border) < border.size / 2:
+        bw = 255 - bw
+    return bw
+
+
+def _same_line(a: Region, b: Region) -> bool:
+    """Pieces of one line: mostly the same rows, and touching or a word gap apart."""
+    overlap = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if overlap < 0.6 * min(a.h, b.h):
+        return False
+    gap = max(a.x, b.x) - min(a.x + a.w, b.x + b.w)
+    return gap < 0.7 * max(a.h, b.h)
+
+
+def _merge_lines(regions: list[Region]) -> list[Region]:
+    """Words found apart, and the same line found by several maps, become one region."""
+    merged = list(regions)
+    changed = True
+    while changed:
+        changed = False
+        out: list[Region] = []
+        for r in merged:
+            for i, k in enumerate(out):
+                if _same_line(r, k) or _iou(r, k) > 0.3:
+                    x0, y0 = min(r.x, k.x), min(r.y, k.y)
+                    x1, y1 = max(r.x + r.w, k.x + k.w), max(r.y + r.h, k.y + k.h)
+                    out[i] = Region(x0, y0, x1 - x0, y1 - y0, max(r.score, k.score))
+                    changed = True
+                    break
+            else:
+                out.append(r)
+        merged = out
+    return merged
 
 
 def _iou(a: Region, b: Region) -> float:
@@ -131,14 +161,12 @@ def sheet(gray: np.ndarray, regions: list[Region]) -> Sheet | None:
         return None
     pieces = []
     for r in sorted(regions, key=lambda r: (r.y, r.x)):
-        pad = max(2, r.h // 5)
+        pad = max(3, r.h // 3)
         x0, y0 = max(0, r.x - pad), max(0, r.y - pad)
         crop = gray[y0 : r.y + r.h + pad, x0 : r.x + r.w + pad]
         scale = LINE_HEIGHT / crop.shape[0]
         crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), LINE_HEIGHT), interpolation=cv2.INTER_CUBIC)
-        _t, bw = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-        if np.count_nonzero(bw) < bw.size / 2:  # text is the minority: make it dark on white
-            bw = 255 - bw
+        bw = binarise(crop)
         pieces.append((bw, Region(x0, y0, crop.shape[1], crop.shape[0], r.score), scale))
     width = max(p[0].shape[1] for p in pieces) + 20
     height = sum(p[0].shape[0] + GAP for p in pieces) + GAP
