@@ -57,6 +57,17 @@ def caption_over(photo: Image.Image, text: str, *, size: int = 40, where: str = 
     return im
 
 
+def banner_over(photo: Image.Image, text: str, *, size: int = 36) -> Image.Image:
+    """A news-card caption: a dark band across the lower part of the photo with light text."""
+    im = photo.copy()
+    d = ImageDraw.Draw(im)
+    band = int(size * 1.8)
+    top = im.height - band - size
+    d.rectangle((0, top, im.width, top + band), fill=(20, 20, 28))
+    draw_line(d, (30, top + (band - size) // 2), im.width - 30, text, font(size, bold=True), (250, 250, 250))
+    return im
+
+
 def watermark(photo: Image.Image, text: str, *, size: int = 26) -> Image.Image:
     """A channel's handle in the bottom-right corner, white on the picture."""
     im = photo.copy()

@@ -95,8 +95,10 @@ def read_picture(picture: Image.Image, status: _engine.EngineStatus, *, time_s: 
     ``regions``). The second costs one more engine call and only runs when such lines exist.
     """
     prepared, scale, note = prepare(picture)
-    page = assemble(_engine.recognise(prepared, status, CALL_TIMEOUT_S))
     gray = np.asarray(prepared)
+    # A screenshot or document (much flat ground) is read as sparse text, which keeps every line
+    # (the page layout mode drops some); a photo by page layout, which ignores texture.
+    page = assemble(_engine.recognise(prepared, status, CALL_TIMEOUT_S, psm=11 if flat_ground(gray) else 3))
     sure = [ln.box for ln in page if ln.confidence >= RELIABLE]
     todo = [r for r in regions.find_regions(gray) if not any(_covered(r, b) > 0.3 for b in sure)]
     # Lines the page pass read unsurely are read again, cut out and cleaned (outlined captions).
@@ -115,6 +117,13 @@ def read_picture(picture: Image.Image, status: _engine.EngineStatus, *, time_s: 
     lines = _better_of(page, found)
     lines = [_unscale(line, scale, time_s) for line in lines]
     return TextReading(_engine.NAME, list(status.languages), lines, note)
+
+
+def flat_ground(gray: np.ndarray) -> bool:
+    """Whether at least 40% of the picture is one flat tone (a screenshot, a page, a card)."""
+    hist = np.bincount(gray[::4, ::4].ravel(), minlength=256)
+    peak = int(hist.argmax())
+    return hist[max(0, peak - 6) : peak + 7].sum() >= 0.4 * hist.sum()
 
 
 def _better_of(page: list[Line], found: list[Line]) -> list[Line]:
@@ -156,9 +165,30 @@ def read_file(path: Path, kind: str, status: _engine.EngineStatus, max_pixels: i
     gap = (info.duration_s or 0) / MAX_FRAMES
     frames = [(t, frame) for t, frame in iter_keyframes(path, max_frames=MAX_FRAMES, min_gap_s=gap)]
     readings = [read_picture(frame, status, time_s=round(t, 3)) for t, frame in frames]
-    lines = merge_spans([line for r in readings for line in r.lines])
-    note = f"read on {len(frames)} keyframe(s)"
-    return TextReading(_engine.NAME, list(status.languages), lines, note)
+    lines = [line for r in readings for line in r.lines]
+    if len(frames) >= 3:
+        lines += _overlay_lines(frames, status)
+    note = f"read on {len(frames)} keyframe(s)" + (" and on what stays on screen across them" if len(frames) >= 3 else "")
+    return TextReading(_engine.NAME, list(status.languages), merge_spans(lines), note)
+
+
+def _overlay_lines(frames: list[tuple[float, Image.Image]], status: _engine.EngineStatus) -> list[TextLine]:
+    """Text that stays put while the footage changes (a watermark, a broadcaster's bug).
+
+    Per pixel, the darkest value over the frames keeps only what is light in every frame, and
+    the lightest only what is dark in every frame: a static overlay stands out against a ground
+    that changes. What is read there is on screen over the whole span of the frames.
+    """
+    size = frames[0][1].size
+    stack = np.stack([np.asarray(ImageOps.grayscale(f.resize(size))) for _t, f in frames])
+    first, last = round(frames[0][0], 3), round(frames[-1][0], 3)
+    out: list[TextLine] = []
+    for composite in (stack.min(axis=0), 255 - stack.max(axis=0)):
+        if float(composite.std()) < 2:  # nothing stays put
+            continue
+        for line in read_picture(Image.fromarray(composite.astype(np.uint8)), status).lines:
+            out.append(TextLine(line.text, line.confidence, line.box, first, last))
+    return out
 
 
 def _same_text(a: str, b: str) -> bool:

@@ -82,7 +82,8 @@ def _glyph_variety(crop: np.ndarray) -> float:
     h = crop.shape[0]
     widths = [int(s[cv2.CC_STAT_WIDTH]) for s in stats[1:] if 0.3 * h <= s[cv2.CC_STAT_HEIGHT] <= 1.0 * h and s[cv2.CC_STAT_AREA] >= 6]
     if len(widths) < 3:
-        return 0.0
+        # Cursive script (Arabic) joins a word's letters: one long piece is a word, not a window.
+        return 0.3 if widths and max(widths) > 2 * h else 0.0
     cv = float(np.std(widths) / (np.mean(widths) + 1e-6))
     if cv < 0.15:
         return 0.0

@@ -27,6 +27,8 @@ def body(text: dict[str, Any] | None) -> str:
 
 
 def _sentence_key(line: str) -> str | None:
+    for found in (*handles(line), *urls(line)):
+        line = re.sub(re.escape(found), " ", line, flags=re.I)
     folded = unicodedata.normalize("NFKC", line).casefold()
     words = re.findall(r"\w+", folded)
     if len(words) < MIN_SENTENCE_WORDS or sum(map(len, words)) < MIN_SENTENCE_CHARS:
