@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# Text reading costs about a second a picture; the tests of text (tests/test_text.py) switch it on.
+os.environ.setdefault("VERIFY_OCR", "0")
+
 import procs
 from leftovers import pytest_configure, pytest_sessionfinish  # noqa: F401 - the end-of-session process check
 from verify.config import Settings, load_settings

@@ -237,7 +237,7 @@ def pdq_fields(fingerprints: list[Fingerprint]) -> dict[str, Any]:
 def meta_json(path: str, analysis: Analysis | None, error: str | None) -> dict[str, Any]:
     keys = [
         "mime", "width", "height", "captured_at", "make", "model", "software", "orientation", "gps",
-        "duration_s", "fps", "video_codec", "rotation", "c2pa",
+        "duration_s", "fps", "video_codec", "rotation", "c2pa", "text",
     ]  # fmt: skip
     out: dict[str, Any] = {"path": path, "sha256": None, "kind": None}
     out.update({k: None for k in keys})
@@ -510,6 +510,9 @@ def meta(paths: tuple[str, ...], as_json: bool) -> None:
         for key in ("sha256", "kind", "mime", "width", "height", "captured_at", "camera", "software", "orientation", "gps", "duration_s", "fps", "video_codec", "rotation"):
             if record.get(key) is not None:
                 click.echo(f"  {key:<12} {_printable(str(record[key]))}")
+        for line in ((record.get("text") or {}).get("lines") or [])[:40]:
+            when = f" at {line['time_s']:.1f}s" if line.get("time_s") is not None else ""
+            click.echo(f"  text         {_printable(line['text'])}  ({line['confidence']:.2f}{when})")
         if analysis and analysis.metadata.errors:
             for e in analysis.metadata.errors:
                 click.echo(f"  warning      {_printable(e)}")

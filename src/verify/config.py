@@ -48,6 +48,9 @@ class Settings:
     tsa_url: str | None = None
     tsa_ca: Path | None = None
     tsa_timeout_s: float = 10.0
+    ocr: bool = True
+    ocr_langs: str = "ara+eng"
+    tesseract: str | None = None
 
     @property
     def database_url(self) -> str:
@@ -82,6 +85,9 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("tsa_url", "VERIFY_TSA_URL", str, "RFC 3161 timestamp authorities (comma-separated URLs); no timestamps when unset."),
     ("tsa_ca", "VERIFY_TSA_CA", Path, "PEM file of the root certificates trusted to sign timestamps (checked by audit)."),
     ("tsa_timeout_s", "VERIFY_TSA_TIMEOUT", float, "Seconds to wait for a timestamp authority before the stamp is left pending."),
+    ("ocr", "VERIFY_OCR", str, "Read text in pictures and video frames (1 or 0; on when Tesseract is installed)."),
+    ("ocr_langs", "VERIFY_OCR_LANGS", str, "Tesseract languages for text in pictures, joined by '+' (default ara+eng)."),
+    ("tesseract", "VERIFY_TESSERACT", str, "Path of the tesseract program (default: found on PATH)."),
 ]
 
 
@@ -95,6 +101,8 @@ def load_settings(**overrides: object) -> Settings:
         try:
             if name == "verdict_statuses":
                 values[name] = tuple(s.strip() for s in raw.split(",") if s.strip())
+            elif name == "ocr":
+                values[name] = _flag(env, raw)
             else:
                 values[name] = parser(raw)
         except ValueError as exc:
@@ -104,6 +112,15 @@ def load_settings(**overrides: object) -> Settings:
             values[key] = Path(value) if key == "data_dir" else value
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def _flag(env: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{env} must be 1 or 0")
 
 
 def with_overrides(settings: Settings, **overrides: object) -> Settings:

@@ -112,10 +112,72 @@ def evaluate(item: MediaItem | None, metadata: Metadata, matches: list[Match] | 
     out += _thumbnail(metadata)
     out += _dates_disagree(metadata)
     out += _c2pa(metadata)
+    out += _text(metadata, claimed_date, place, item)
     if matches:
         out += _archive(item, matches, claimed_date)
     order = {"red_flag": 0, "caution": 1, "info": 2}
     return sorted(out, key=lambda f: order[f.severity])
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return f"'{text[:limit]}{'...' if len(text) > limit else ''}'"
+
+
+def _days(days: int) -> str:
+    return f"{days / 365.25:.1f} years" if days > 365 else f"{days} days"
+
+
+def _text(m: Metadata, claimed: date | None, place: str | None, item: MediaItem | None) -> list[Finding]:
+    """What the words in the picture say about who published it first, when and where."""
+    from verify.text.facts import facts
+    from verify.text.places import arabic_name, places_in
+
+    lines = [str(line.get("text", "")) for line in (m.text or {}).get("lines", [])]
+    if not lines:
+        return []
+    out: list[Finding] = []
+    read = facts("\n".join(lines))
+    if read.handles:
+        names = ", ".join(f"'{h}'" for h in read.handles[:5])
+        out.append(Finding(
+            "text_handle", "info", f"The picture carries the handle {names}",
+            f"Read in the picture: {names}. Look for that account's earlier posts: whoever put their name on the picture may have published it first.",
+        ))  # fmt: skip
+    if read.urls:
+        names = ", ".join(f"'{u}'" for u in read.urls[:5])
+        out.append(Finding("text_url", "info", f"The picture carries the web address {names}",
+                           f"Read in the picture: {names}. The site may hold the original post and its date."))  # fmt: skip
+    reference, basis = claimed, "the claim says"
+    if reference is None and item is not None and item.origin == "submission" and item.first_seen_at is not None:
+        reference, basis = item.first_seen_at.date(), "it was submitted on"
+    for mention in read.dates[:5]:
+        said = f"The text in the picture says {_quote(mention.text)} ({mention.when.isoformat()}{'' if mention.precision == 'day' else ', month only'})"
+        if reference is None:
+            out.append(Finding("text_date", "info", f"The text in the picture gives a date: {mention.when.isoformat()}", f"{said}."))
+            continue
+        gap = (reference - mention.when).days
+        if mention.precision == "month" and mention.when.year == reference.year and mention.when.month == reference.month:
+            gap = 0
+        if gap > LONG_BEFORE_DAYS:
+            out.append(Finding("text_date_before", "caution", f"The text in the picture is dated {_days(gap)} before the claim",
+                               f"{said}; {basis} {reference.isoformat()}. An old caption or banner on a picture presented as new is a sign of recycling."))  # fmt: skip
+        elif gap < -DATE_SLACK_DAYS:
+            out.append(Finding("text_date_after", "caution", "The text in the picture is dated after the claim",
+                               f"{said}; {basis} {reference.isoformat()}."))  # fmt: skip
+        else:
+            out.append(Finding("text_date_agrees", "info", "A date in the picture agrees with the claim", f"{said}; {basis} {reference.isoformat()}."))
+    if read.places:
+        named = ", ".join(f"{p} ({arabic_name(p)})" if arabic_name(p) else p for p in read.places[:5])
+        claimed_places = places_in(place) if place else []
+        if claimed_places and not set(claimed_places) & set(read.places):
+            out.append(Finding("text_place_differs", "caution", f"The text in the picture names {read.places[0]}, not the claimed place",
+                               f"Read in the picture: {named}. The claim says {_quote(place or '')}. A sign or banner from another town deserves a look."))  # fmt: skip
+        elif claimed_places:
+            out.append(Finding("text_place_agrees", "info", "The text in the picture names the claimed place", f"Read in the picture: {named}."))
+        else:
+            out.append(Finding("text_place", "info", f"The text in the picture names {read.places[0]}", f"Read in the picture: {named}."))
+    return out
 
 
 def _d(iso: str) -> str:

@@ -141,6 +141,8 @@ class Metadata:
     thumbnail_mismatch: bool | None = None
     thumbnail_rotated: int | None = None  # degrees the thumbnail must turn to match (rotated after capture)
     exiftool: dict[str, str] = field(default_factory=dict)  # values only ExifTool (>= 13) added
+    # Text read in the pixels (issue 18): verify.text.TextReading.to_dict(), None when not read.
+    text: dict[str, Any] | None = None
     raw: dict[str, str] = field(default_factory=dict)
     # Issue 11: why the picture itself could not be decoded, when only the container was read.
     decode_error: str | None = None

@@ -189,6 +189,7 @@ def build_report(view: ItemView, findings: Sequence[Finding] | None = None, *, e
             "c2pa": meta.c2pa,
             "reader_errors": list(meta.errors),
         },
+        "text": meta.text,
         "findings": [asdict(f) for f in findings],
         "earliest_match": _match_dict(first) if first else None,
         "matches": [_match_dict(m) for m in view.outcome.matches],
@@ -349,6 +350,12 @@ def to_markdown(report: dict[str, Any]) -> str:
             out.append(f"- [{md_text(f['severity'])}] **{md_text(f['title'])}**: {md_text(f['evidence'])}")
     else:
         out.append("- No findings.")
+    text_lines = (report.get("text") or {}).get("lines") or []
+    if text_lines:
+        out.append("")
+        out.append("## Text in the picture (machine-read)")
+        out.append("")
+        out.extend(f"- {md_text(line['text'])} ({float(line['confidence']):.2f})" for line in text_lines)
     out.append("")
     out.append("## Matches in the archive")
     out.append("")
@@ -511,6 +518,10 @@ def to_html(report: dict[str, Any], preview_jpeg: bytes | None = None) -> str:
     parts.append("<table>" + "".join(rows) + "</table>")
     parts.append("<h2>Findings</h2><ul>")
     parts.extend(f"<li>[{e(f['severity'])}] <b>{e(f['title'])}</b>: {e(f['evidence'])}</li>" for f in report["findings"])
+    text_lines = (report.get("text") or {}).get("lines") or []
+    if text_lines:
+        parts.append("</ul><h2>Text in the picture (machine-read)</h2><ul>")
+        parts.extend(f"<li dir='auto'>{e(line['text'])} ({float(line['confidence']):.2f})</li>" for line in text_lines)
     parts.append("</ul><h2>Matches</h2><ul>")
     for m in report["matches"] + report["candidates"]:
         parts.append(

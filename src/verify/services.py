@@ -29,11 +29,13 @@ from verify.models import (
     Event,
     Fingerprint,
     ItemState,
+    Match,
     MediaItem,
     Metadata,
     Origin,
 )
 from verify.store import BlobStore, ItemFilter, NewItem, Staged, Store, sha256_file
+from verify.text.terms import describe, index_terms
 
 if TYPE_CHECKING:
     from verify.banks import Banks, ImportResult
@@ -462,6 +464,7 @@ class Services:
                 [m for m in outcome.candidates if m.item.id != existing.id],
             )
         outcome.bank_hits = self.banks.match(analysis.fingerprints)
+        self._add_text_candidates(outcome, [t for _k, t in index_terms(analysis.metadata.text)], exclude)
         return MatchReport(analysis.sha256, analysis.kind, analysis, outcome)
 
     def match_item(self, item_id: int) -> MatchOutcome:
@@ -471,6 +474,7 @@ class Services:
         self._sync_index()
         outcome = self.matcher.match(fps, query_path=self.blobs.path_for(item.sha256), exclude_item_id=item_id)
         outcome.bank_hits = self.banks.match(fps if any(f.algorithm == "pdq" for f in fps) else self._exchange_hashes_now(item))
+        self._add_text_candidates(outcome, self.store.text_terms(item_id), item_id)
         return outcome
 
     def _exchange_hashes_now(self, item: MediaItem) -> list[Fingerprint]:
@@ -487,6 +491,34 @@ class Services:
             return exchange_fingerprints(path, self.settings.max_image_pixels)
         except Exception:
             return []  # an unreadable original: no bank check, as for any item without PDQ
+
+    def _add_text_candidates(self, outcome: MatchOutcome, terms: list[str], exclude_item_id: int | None) -> None:
+        """Archive items whose pictures carry the same handle, address or sentence: worth a look.
+
+        Never confident matches: two different pictures can carry one watermark. Items already
+        matched or suggested by their pixels are not repeated.
+        """
+        if not terms:
+            return
+        seen = {m.item.id for m in (*outcome.matches, *outcome.candidates)}
+        shared = [(i, t) for i, t in self.store.items_sharing_text(terms, exclude_item_id=exclude_item_id) if i not in seen]
+        if not shared:
+            return
+        items = self.store.items_by_ids([i for i, _ in shared])
+        for item_id, found in shared:
+            if item_id not in items:
+                continue
+            what = ", ".join(describe(t) for t in sorted(found, key=lambda t: not t.startswith("handle:"))[:3])
+            outcome.candidates.append(
+                Match(
+                    item=items[item_id],
+                    score=round(min(0.5, 0.2 + 0.1 * len(found)), 2),
+                    distance=64,
+                    method=f"shared text: {what}",
+                    confident=False,
+                    detail={"shortlist": "text", "text_terms": found},
+                )
+            )
 
     def _sync_index(self) -> None:
         """Take in what other processes (a colleague's workbench, ``verify index``) stored meanwhile.

@@ -33,6 +33,8 @@ def read(path: Path, sniffed: Sniffed, settings: Settings) -> Metadata:
         meta.sources.append("C2PA")
     if exiftool.available():
         _run(meta, "ExifTool could not read the file", lambda: exiftool.enrich(path, meta))
+    if settings.ocr:
+        meta.text = _run(meta, "The text in the picture could not be read", lambda: read_text(path, sniffed.kind, settings))
     meta.sources = list(dict.fromkeys(meta.sources))
     # Keys come from the file too (box names, QuickTime keys): no control characters anywhere,
     # since NUL cannot be stored in PostgreSQL JSON and nothing unprintable should reach a screen.
@@ -42,6 +44,16 @@ def read(path: Path, sniffed: Sniffed, settings: Settings) -> Metadata:
         kept["verify:truncated"] = f"{len(meta.raw) - MAX_RAW_TAGS} more tags not kept"
         meta.raw = kept
     return meta
+
+
+def read_text(path: Path, kind: str, settings: Settings) -> dict | None:  # type: ignore[type-arg]
+    """Text in the pixels, or None when the engine is off here (``text_status`` says why)."""
+    from verify import text
+
+    status = text.engine_status(settings.tesseract, settings.ocr_langs)
+    if not status.available:
+        return None
+    return text.read_file(path, kind, status, settings.max_image_pixels).to_dict()
 
 
 def _printable(text: object, limit: int) -> str:

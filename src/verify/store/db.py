@@ -56,6 +56,22 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _write_text(conn: Connection, item_id: int, text: dict[str, Any] | None) -> None:
+    """The searchable body and the distinctive terms of an item's text, in the ingest transaction."""
+    from verify.text.terms import body, index_terms
+
+    content = body(text)
+    if not content:
+        return
+    conn.execute(schema.item_text.insert().values(item_id=item_id, body=content))
+    from verify.store import search
+
+    search.set_text(conn, item_id, "ocr", content)  # the inbox search (FTS5 / tsvector) finds the words
+    terms = index_terms(text)
+    if terms:
+        conn.execute(schema.text_term.insert(), [{"item_id": item_id, "term": t[:240], "kind": k} for k, t in terms])
+
+
 def _item_from_row(row: Any) -> MediaItem:
     m = row._mapping
     return MediaItem(
@@ -323,6 +339,7 @@ class Store:
                 )
                 if new.fingerprints:
                     conn.execute(schema.fingerprint.insert(), _fingerprint_rows(item_id, new.fingerprints))
+                _write_text(conn, item_id, meta.text)
                 conn.execute(
                     schema.item_state.insert().values(
                         item_id=item_id, status="unverified", version=0, last_actor=None, warnings="[]", updated_at=now_iso()
@@ -423,6 +440,39 @@ class Store:
         with self.read() as conn:
             rows = conn.execute(q).all()
         return [(_item_from_row(r), r.status or "unverified", json.loads(r.warnings or "[]")) for r in rows]
+
+    def items_sharing_text(self, terms: Sequence[str], *, exclude_item_id: int | None = None, limit: int = 20) -> list[tuple[int, list[str]]]:
+        """Items whose text has any of ``terms`` (see ``verify.text.terms``), most terms shared first.
+
+        A term found in very many items (a platform's own name, a big outlet's handle on every
+        repost) says little; terms in more than ``limit * 10`` items are left out.
+        """
+        tt = schema.text_term
+        if not terms:
+            return []
+        with self.read() as conn:
+            common = set(
+                conn.execute(
+                    select(tt.c.term).where(tt.c.term.in_(list(terms))).group_by(tt.c.term).having(func.count() > limit * 10)
+                ).scalars()
+            )
+            wanted = [t for t in terms if t not in common]
+            if not wanted:
+                return []
+            q = select(tt.c.item_id, tt.c.term).where(tt.c.term.in_(wanted))
+            if exclude_item_id is not None:
+                q = q.where(tt.c.item_id != exclude_item_id)
+            rows = conn.execute(q.limit(limit * 50)).all()
+        shared: dict[int, list[str]] = {}
+        for item_id, term in rows:
+            shared.setdefault(int(item_id), []).append(term)
+        ranked = sorted(shared.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        return ranked[:limit]
+
+    def text_terms(self, item_id: int) -> list[str]:
+        tt = schema.text_term
+        with self.read() as conn:
+            return list(conn.execute(select(tt.c.term).where(tt.c.item_id == item_id)).scalars())
 
     def metadata(self, item_id: int) -> Metadata:
         with self.read() as conn:

@@ -37,8 +37,13 @@ _SQLITE_APPEND_ONLY = [
 ]
 
 
+#: The tables of version 1; later versions add theirs with their own DDL, so a new database is
+#: built by the same steps an old one upgrades by.
+V1_TABLES = ("media_item", "metadata", "fingerprint", "event", "chain_head", "item_state")
+
+
 def _v1_initial(conn: Connection) -> None:
-    schema.metadata_obj.create_all(conn, tables=[t for t in schema.metadata_obj.sorted_tables if t.name != "schema_version"])
+    schema.metadata_obj.create_all(conn, tables=[t for t in schema.metadata_obj.sorted_tables if t.name in V1_TABLES])
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(_PG_APPEND_ONLY)
     else:
@@ -69,10 +74,25 @@ def _v15_search(conn: Connection) -> None:
     search.create(conn)
 
 
+def _v18_text(conn: Connection) -> None:
+    """Text read in pictures: a searchable body per item and its distinctive terms."""
+    id_type = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
+    conn.exec_driver_sql(
+        f"CREATE TABLE IF NOT EXISTS item_text (item_id {id_type} PRIMARY KEY REFERENCES media_item(id), body TEXT NOT NULL)"
+    )
+    conn.exec_driver_sql(
+        f"CREATE TABLE IF NOT EXISTS text_term (item_id {id_type} NOT NULL REFERENCES media_item(id), "
+        "term VARCHAR(240) NOT NULL, kind VARCHAR(16) NOT NULL)"
+    )
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_text_term_term ON text_term (term)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_text_term_item ON text_term (item_id)")
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "initial schema: items, metadata, fingerprints, hash-chained events", _v1_initial),
     (12, "hash banks: partners' PDQ lists (hashes without originals)", _v12_hash_banks),
     (15, "inbox text search (FTS5 / tsvector), indexes for the flagged and lacking-fingerprint lists, archive keypoints", _v15_search),
+    (18, "text read in pictures: item_text, text_term", _v18_text),
 ]
 
 

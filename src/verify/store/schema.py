@@ -76,6 +76,25 @@ fingerprint = Table(
 )
 Index("ix_fingerprint_item", fingerprint.c.item_id)
 
+# Text read in the pixels (issue 18): the searchable body and the distinctive terms two posts of
+# one picture share (handles, addresses, whole sentences), indexed for "shares text with".
+item_text = Table(
+    "item_text",
+    metadata_obj,
+    Column("item_id", Id, ForeignKey("media_item.id"), primary_key=True),
+    Column("body", Text, nullable=False),
+)
+
+text_term = Table(
+    "text_term",
+    metadata_obj,
+    Column("item_id", Id, ForeignKey("media_item.id"), nullable=False),
+    Column("term", String(240), nullable=False),
+    Column("kind", String(16), nullable=False),
+)
+Index("ix_text_term_term", text_term.c.term)
+Index("ix_text_term_item", text_term.c.item_id)
+
 event = Table(
     "event",
     metadata_obj,

@@ -19,6 +19,7 @@ from verify.ui import components, identity, mapdraw
 from verify.ui.resources import services
 from verify.ui.safe import md, short
 from verify.ui.views.matching import match_outcome
+from verify.ui.views.text import show_text
 
 
 def key_facts(meta: Metadata, item: Any) -> list[tuple[str, str]]:
@@ -202,6 +203,7 @@ def render() -> None:
             components.facts(key_facts(view.metadata, item))
         st.markdown("#### Findings")
         show_findings(findings_for(view))
+        show_text(view.metadata)
         st.markdown("#### The claim")
         claim_rows = [
             ("Source", item.source), ("Contact", item.source_contact), ("Posted at", item.source_url),
