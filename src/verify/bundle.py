@@ -115,11 +115,14 @@ def build_bundle(services: Services, item_ids: Sequence[int], out: Path, *, acto
         pending = stamp_head(services.store, services.settings, actor=actor).pending
     # The records and the chain slice are read one after the other; an editor deciding in between
     # would make them disagree, so both are read again until they describe the same moment.
-    for _attempt in range(5):
+    import time as _time
+
+    for attempt in range(30):  # a busy desk: back off until a quiet moment (about 20 s at most)
         views = [services.inspect(i, with_matches=with_matches) for i in ids]  # NotFound for an unknown id
         head, count, links, full, first_position = _chain_slice(services, ids)
         if all(derive_state(v.item.id, [e for e in full if e.item_id == v.item.id]).version == v.state.version for v in views):
             break
+        _time.sleep(min(1.0, 0.02 * (attempt + 1)))
     else:
         raise VerifyError("The items kept changing while the bundle was being made; try again in a moment.")
 
