@@ -240,7 +240,7 @@ def examine_isolated(path: Path, settings: Any, *, sandbox: Any = None, **kwargs
     and memory, a hostile file costs one error."""
     from verify.sandbox import default_sandbox
 
-    timeout = max(float(settings.decode_timeout_s), FORENSICS_TIMEOUT_S)
+    timeout = max(float(settings.decode_timeout_s or 0), FORENSICS_TIMEOUT_S)
     box = sandbox or default_sandbox(settings)
     return box.call(examine, Path(path), settings, timeout_s=timeout, **kwargs)
 
