@@ -144,16 +144,18 @@ def test_parallel_hash_output_equals_one_file_after_the_other(tmp_path: Path) ->
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     run = subprocess.run([sys.executable, "-m", "verify", "hash", "--json", str(folder)], env=env, capture_output=True, text=True, timeout=600, start_new_session=True)
     got = [json.loads(line) for line in run.stdout.splitlines()]
+    from verify.cli import pdq_fields
+
     settings = load_settings()
     expected = []
     for path in sorted(folder.iterdir()):
         try:
             a = analyse(path, settings, for_archive=False)
         except Exception as exc:  # noqa: BLE001 - the same message is expected
-            expected.append({"path": str(path), "sha256": None, "kind": None, "error": str(exc), "fingerprints": []})
+            expected.append({"path": str(path), "sha256": None, "kind": None, "error": str(exc), "fingerprints": [], **pdq_fields([])})
             continue
         fps = [{"algorithm": f.algorithm, "variant": f.variant, "frame_time_s": f.frame_time_s, "hex": f.hex} for f in a.fingerprints]
-        expected.append({"path": str(path), "sha256": a.sha256, "kind": a.kind, "error": None, "fingerprints": fps})
+        expected.append({"path": str(path), "sha256": a.sha256, "kind": a.kind, "error": None, "fingerprints": fps, **pdq_fields(a.fingerprints)})
     assert got == expected
     assert sum(1 for r in got if r["error"]) == 2 and run.returncode == 0
 
