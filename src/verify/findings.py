@@ -200,7 +200,7 @@ def _not_decoded(m: Metadata) -> list[Finding]:
 
 
 def _stripped(m: Metadata) -> list[Finding]:
-    found = [s for s in m.sources if s not in ("container", "C2PA")]
+    found = [s for s in m.sources if s not in ("container", "C2PA", "ExifTool")]  # ExifTool is a reader, not a block
     says_something = any((m.make, m.model, m.captured_at, m.gps, m.software))
     if m.kind == "video":
         if says_something:
