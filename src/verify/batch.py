@@ -52,15 +52,10 @@ def hash_file(path: Path, settings: Settings) -> dict[str, Any]:
     without reading metadata.
     """
     from verify.fingerprints import compute
-    from verify.media import open_image, probe_video, sniff_file
+    from verify.media import checked_size, open_image, probe_video, sniff_file
     from verify.store.blobs import sha256_file
 
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise UnreadableMedia(f"The file cannot be read: {exc.strerror or 'access denied'}.") from exc
-    if size > settings.max_file_bytes:
-        raise TooLarge(f"The file is larger than the limit of {settings.max_file_bytes / 1024**2:,.0f} MB.")
+    size = checked_size(path, settings.max_file_bytes)
     try:
         sniffed = sniff_file(path)
         if sniffed.kind == "image":

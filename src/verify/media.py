@@ -152,6 +152,17 @@ def _looks_like_text(head: bytes) -> bool:
     return printable / len(sample) > 0.95
 
 
+def checked_size(path: Path, max_bytes: int) -> int:
+    """The file's size, refused with a readable error when it cannot be read or is over the limit."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UnreadableMedia(f"The file cannot be read: {exc.strerror or 'access denied'}.") from exc
+    if size > max_bytes:
+        raise TooLarge(f"The file is larger than the limit of {max_bytes / 1024**2:,.0f} MB.")
+    return size
+
+
 def sniff_file(path: Path) -> Sniffed:
     with open(path, "rb") as fh:
         return sniff_bytes(fh.read(SNIFF_BYTES))

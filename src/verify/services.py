@@ -21,7 +21,7 @@ from verify.fingerprints import ALGORITHMS
 from verify.matching import MatchOutcome, Matcher
 from verify.matching.identical import identical_match
 from verify.matching.persist import PersistentIndex
-from verify.media import Sniffed, open_image, probe_video, sniff_file
+from verify.media import Sniffed, checked_size, open_image, probe_video, sniff_file
 from verify.models import (
     VERDICT_STATUSES,
     WARNING_CATEGORIES,
@@ -97,12 +97,7 @@ def analyse(
     ``UnreadableMedia`` so callers can report it per file and carry on. A file too large to read
     or of no recognised type raises either way: there is no container to read.
     """
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise UnreadableMedia(f"The file cannot be read: {exc.strerror or 'access denied'}.") from exc
-    if size > settings.max_file_bytes:
-        raise TooLarge(f"The file is larger than the limit of {settings.max_file_bytes / 1024**2:,.0f} MB.")
+    size = checked_size(path, settings.max_file_bytes)
     try:
         sniffed = sniff_file(path)
     except VerifyError:
@@ -180,12 +175,7 @@ def read_without_decoding(path: Path, settings: Settings, reason: str) -> Analys
 
     ``reason`` is why the full analysis stopped; it becomes the ``decode_error``.
     """
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise UnreadableMedia(f"The file cannot be read: {exc.strerror or 'access denied'}.") from exc
-    if size > settings.max_file_bytes:
-        raise TooLarge(f"The file is larger than the limit of {settings.max_file_bytes / 1024**2:,.0f} MB.")
+    size = checked_size(path, settings.max_file_bytes)
     sniffed = sniff_file(path)
     meta = metadata_reader.read(path, sniffed, settings)
     meta.decode_error = reason
