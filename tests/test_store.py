@@ -190,3 +190,40 @@ def test_unreachable_database_is_a_readable_error(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path, db_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     with pytest.raises(StoreError, match="cannot be opened"):
         Services(settings)
+
+
+def test_writer_queue_serves_writers_in_arrival_order() -> None:
+    """A writer that begins again at once must not overtake one already waiting (SQLite's lock would let it)."""
+    import threading
+    import time
+
+    from verify.store.db import WriterQueue
+
+    queue = WriterQueue()
+    order: list[str] = []
+    waiting = threading.Event()
+
+    def hot() -> None:
+        for n in range(3):
+            with queue.turn():
+                order.append(f"hot{n}")
+                if n == 0:
+                    waiting.wait(5)  # the other writer is queued by now
+                    time.sleep(0.05)
+
+    def other() -> None:
+        with queue.turn():
+            order.append("other")
+
+    t1 = threading.Thread(target=hot)
+    t1.start()
+    while not order:
+        time.sleep(0.001)
+    t2 = threading.Thread(target=other)
+    t2.start()
+    while queue._next < 2:  # the other writer holds ticket 1
+        time.sleep(0.001)
+    waiting.set()
+    t1.join(10)
+    t2.join(10)
+    assert order == ["hot0", "other", "hot1", "hot2"]

@@ -8,8 +8,9 @@ from several processes form one unbroken chain.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -143,10 +144,41 @@ class ItemFilter:
     limit: int = 500
 
 
+class WriterQueue:
+    """First come, first served among this process's writers to one SQLite database.
+
+    SQLite's own lock is not fair: a writer that commits and begins again at once (an editor
+    clicking fast, a batch loop) wins the lock over and over while another thread's busy handler
+    sleeps, and that one ends with "database is locked" after the whole busy timeout. The
+    workbench runs every browser session as a thread of one process, so the queue is taken in
+    ticket order here before SQLite's lock is asked for; other processes still wait on SQLite.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next = 0
+        self._serving = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._cond:
+            ticket = self._next
+            self._next += 1
+            while self._serving != ticket:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._serving += 1
+                self._cond.notify_all()
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self._writers = WriterQueue() if self.engine.dialect.name == "sqlite" else None
         try:
             migrate(self.engine.execution_options(write=True))
         except OperationalError as exc:
@@ -161,8 +193,9 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            yield conn
+        with self._writers.turn() if self._writers else nullcontext():
+            with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+                yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
