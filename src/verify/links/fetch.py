@@ -290,7 +290,7 @@ class Fetcher:
         limit = media_limit
         decided = False
         try:
-            for chunk in resp.iter_bytes(CHUNK):
+            for chunk in resp.iter_bytes():
                 self.deadline.check(what)
                 size += len(chunk)
                 rec.bytes = size
