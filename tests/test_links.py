@@ -423,3 +423,64 @@ def test_cli_import_capture(tmp_path: Path, server: LinkServer, data_dir: Path) 
     [line] = [json.loads(x) for x in res.stdout.splitlines() if x.strip()]
     assert line["platform"] == "Youtube" and line["published_at_basis"] == "platform" and line["items"][0]["kind"] == "video"
     assert line["capture"]["format"] == "yt-dlp-info-json"
+
+
+# -- the workbench -----------------------------------------------------------------------------------
+
+
+def test_upload_page_fetches_a_pasted_link_and_item_page_shows_provenance(server: LinkServer, sqlite_settings: Settings,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("VERIFY_FETCH_ALLOW_LOCAL", "1")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    try:
+        at = AppTest.from_file(app, default_timeout=90)
+        at.session_state["editor_name"] = "Ana Editor"
+        at.run()
+        assert not at.exception
+        at.text_area(key="upload_links_0").input(server.url("/post") + "\n" + server.url("/missing") + "\n")
+        next(b for b in at.button if b.label == "Upload and check").click().run()
+        assert not at.exception, at.exception
+        shown = "\n".join(str(e.value) for kind in ("text", "error", "success", "caption", "markdown", "subheader")
+                          for e in getattr(at, kind))  # fmt: skip
+        assert "Stored as item 1 (video)" in shown
+        assert "Published: 2021-03-04T05:06:07+00:00 (the page's own published time)" in shown
+        assert "404" in shown
+        svc = Services(sqlite_settings)
+        try:
+            [link] = svc.links(1)
+            assert link.fetched_by == "Ana Editor" and link.provenance.url == server.url("/post")
+        finally:
+            svc.close()
+        at.query_params["item"] = "1"
+        at.switch_page("src/verify/ui/pages/item.py").run()
+        assert not at.exception, at.exception
+        page = "\n".join(str(e.value) for kind in ("text", "markdown", "caption") for e in getattr(at, kind))
+        assert "Where it came from (links)" in page
+        assert server.url("/post") in page and "Flood in the old town" in page
+        assert "2021-03-04T05:06:07+00:00 (the page's own published time)" in page
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()
+
+
+def test_report_carries_the_provenance(server: LinkServer, sqlite_settings: Settings) -> None:
+    from verify.report import build_report, to_html, to_markdown
+
+    svc = _svc(sqlite_settings)
+    try:
+        r = svc.fetch_link(server.url("/clip.mp4"), actor="ana")
+        view = svc.inspect(r.items[0].item.id, with_matches=False)
+        report = build_report(view)
+        [link] = report["links"]
+        assert link["url"] == server.url("/clip.mp4") and link["published_at_basis"] == "server"
+        assert "server-reported" in link["basis_label"] and link["fetched_by"] == "ana"
+        md = to_markdown(report)
+        assert "Where it came from (links)" in md and r"server-reported \(Last-Modified\), not the post's date" in md
+        assert "Where it came from (links)" in to_html(report)
+    finally:
+        svc.close()
