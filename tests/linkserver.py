@@ -66,7 +66,12 @@ class LinkServer:
 
             def _serve(self, with_body: bool) -> None:
                 server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-                route = server.routes.get(self.path.split("?")[0])
+                path = self.path
+                if path.startswith(("http://", "https://")):  # asked as a proxy (absolute form): serve it too
+                    from urllib.parse import urlsplit
+
+                    path = urlsplit(path).path or "/"
+                route = server.routes.get(path.split("?")[0])
                 if route is None:
                     body = b"<html><body>not here</body></html>"
                     self.send_response(404)

@@ -142,7 +142,8 @@ def test_redirects_followed_and_recorded(server: LinkServer, sqlite_settings: Se
         r = svc.fetch_link(server.url("/r1"), actor="ana")
         assert r.error is None, r.error
         assert r.provenance.url == server.url("/r1") and r.provenance.final_url == server.url("/post")
-        assert r.items[0].item.sha256 == hashlib.sha256(server.mp4).hexdigest() and not r.items[0].created or True
+        assert r.items[0].item.sha256 == hashlib.sha256(server.mp4).hexdigest()
+        assert r.provenance.request_log[0]["url"] == server.url("/r1") and r.provenance.request_log[0]["status"] == 302
     finally:
         svc.close()
 
@@ -285,6 +286,31 @@ def test_private_address_refused_without_the_setting(server: LinkServer, sqlite_
         assert _counts(svc) == (0, 0)
     finally:
         svc.close()
+
+
+def test_every_request_goes_through_the_proxy(server: LinkServer, sqlite_settings: Settings) -> None:
+    """VERIFY_FETCH_PROXY: the page, its media and yt-dlp's resolution all go through the proxy (the
+    loopback server plays one); the name ``news.invalid`` is never resolved locally (it could not be)."""
+    svc = Services(replace(sqlite_settings, fetch_allow_local=False, fetch_proxy=server.base, fetch_timeout_s=20.0))
+    try:
+        before = len(server.requests)
+        r = svc.fetch_link("http://news.invalid/post", actor="ana")
+        assert r.error is None, r.error
+        assert r.items[0].media_url == "http://news.invalid/clip.mp4"
+        asked = [p for p, _h in server.requests[before:]]
+        assert asked and all(p.startswith("http://news.invalid/") for p in asked), asked
+        assert "http://news.invalid/clip.mp4" in asked
+        assert all(x["proxy"] == server.base for x in r.provenance.request_log)
+        ev = [e for e in svc.store.events(r.items[0].item.id) if e.kind == "fetched"][0]
+        assert ev.payload["proxy"] == server.base
+    finally:
+        svc.close()
+
+
+def test_proxy_password_is_not_logged() -> None:
+    from verify.links.fetch import redact_proxy
+
+    assert redact_proxy("socks5h://user:secret@127.0.0.1:9050") == "socks5h://***@127.0.0.1:9050"
 
 
 def test_redirect_to_private_address_refused(server: LinkServer) -> None:
