@@ -510,3 +510,33 @@ def test_report_carries_the_provenance(server: LinkServer, sqlite_settings: Sett
         assert "Where it came from (links)" in to_html(report)
     finally:
         svc.close()
+
+
+def test_upload_page_imports_a_wacz(server: LinkServer, sqlite_settings: Settings, tmp_path: Path) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    page = b'<html><head><title>Captured post</title><meta property="article:published_time" content="2022-01-30T10:00:00Z"></head><body></body></html>'
+    data = wacz_bytes("https://news.example/post", page, "https://news.example/p.jpg", server.images[1])
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    try:
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=90)
+        at.session_state["editor_name"] = "Field Team"
+        at.run()
+        at.file_uploader[1].upload("../post.wacz", data, "application/zip")
+        next(b for b in at.button if b.label == "Upload and check").click().run()
+        assert not at.exception, at.exception
+        shown = "\n".join(str(e.value) for kind in ("text", "error", "caption") for e in getattr(at, kind))
+        assert "Stored as item 1 (image) from https://news.example/p.jpg" in shown
+        assert "Published: 2022-01-30T10:00:00+00:00 (the page's own published time)" in shown
+        svc = Services(sqlite_settings)
+        try:
+            [link] = svc.links(1)
+            assert link.provenance.capture_format == "wacz" and link.provenance.capture_sha256 == hashlib.sha256(data).hexdigest()
+            assert link.fetched_by == "Field Team"
+        finally:
+            svc.close()
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()

@@ -65,7 +65,11 @@ def import_uploaded(files: list[Any], *, origin: str, source: str | None, actor:
     with tempfile.TemporaryDirectory(prefix="captures-", dir=svc.blobs.incoming) as tmp:
         folder = Path(tmp)
         for f in files:
-            name = Path(str(f.name)).name or "capture"
+            from verify.services import safe_filename
+
+            name = safe_filename(str(f.name)) or "capture"
+            if name in (".", "..") or name.startswith("."):
+                name = "capture" + name.lstrip(".")
             with open(folder / name, "wb") as out:
                 while chunk := f.read(1 << 20):
                     out.write(chunk)
