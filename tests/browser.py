@@ -154,7 +154,7 @@ def sign_in(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 def pick_file(page, path: Path, shown: str | None = None) -> None:  # type: ignore[no-untyped-def]
     """Put a file in the upload picker and wait until the picker shows it (``shown``: its name as shown)."""
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(path))
     see(page, shown or path.name)
 
 

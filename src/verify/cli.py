@@ -895,6 +895,111 @@ def restore_cmd(folder: str, data_dir: str, db: str | None, as_json: bool) -> No
                    "(run 'verify audit' on the restored store: it must report the same head)")
 
 
+# -- links (issue 14) ---------------------------------------------------------------------------
+
+
+def link_json(result: Any) -> dict[str, Any]:
+    """One link's JSON Lines object (DESIGN.md: ``verify fetch``); ``verify import-capture`` adds ``path``."""
+    prov = result.provenance
+    items = []
+    for li in result.items:
+        outcome = li.outcome
+        matches = [match_json(m) for m in outcome.matches] + [h.to_json() for h in outcome.bank_hits] if outcome else []
+        items.append({"sha256": li.item.sha256, "item_id": li.item.id, "kind": li.item.kind, "created": li.created,
+                      "media_url": li.media_url, "matches": matches})  # fmt: skip
+    ok = result.error is None and prov is not None
+    out: dict[str, Any] = {
+        "url": result.url,
+        "final_url": prov.final_url if prov else None,
+        "error": result.error,
+        "platform": prov.platform if prov else None,
+        "title": prov.title if prov else None,
+        "uploader": prov.uploader if prov else None,
+        "published_at": prov.published_at if prov else None,
+        "published_at_basis": prov.published_at_basis if prov else None,
+        "capture": {"sha256": prov.capture_sha256, "format": prov.capture_format} if ok and prov.capture_sha256 else None,
+        "items": items,
+    }
+    if prov is not None:
+        out["channel"] = prov.channel
+        out["server_modified_at"] = prov.server_modified_at
+        out["notes"] = prov.notes
+    return out
+
+
+def _print_link(record: dict[str, Any]) -> None:
+    where = _printable(record.get("path") or record["url"])
+    if record["error"]:
+        click.echo(f"{where}: {record['error']}", err=True)
+        return
+    when = f", published {record['published_at']} ({record['published_at_basis']})" if record["published_at"] else ""
+    click.echo(f"{where}: {len(record['items'])} item(s){when}")
+    for it in record["items"]:
+        state = "new" if it["created"] else "already stored"
+        extra = f", {len(it['matches'])} match(es)" if it["matches"] else ""
+        click.echo(f"  item {it['item_id']} {it['kind']} ({state}{extra}) from {_printable(it['media_url'] or '')}")
+
+
+def _link_command(run: Any, targets: tuple[str, ...], data_dir: str | None, db: str | None, origin: str, source: str | None,
+                  actor: str | None, as_json: bool) -> None:  # fmt: skip
+    settings = _settings(data_dir, db, actor)
+    who = _actor(settings)
+    services = _open_services(settings, isolate=True)
+    total = failed = 0
+    try:
+        for target in targets:
+            for result in run(services, target, origin, source, who):
+                total += 1
+                record = link_json(result)
+                if result.path is not None:
+                    record["path"] = result.path
+                if result.error:
+                    failed += 1
+                if as_json:
+                    _emit(record)
+                else:
+                    _print_link(record)
+    finally:
+        services.close()
+    if total and failed == total:
+        sys.exit(1)
+
+
+@cli.command("fetch")
+@click.argument("urls", nargs=-1, required=True)
+@data_dir_option
+@db_option
+@click.option("--origin", type=click.Choice(["submission", "archive"]), default="submission", show_default=True)
+@click.option("--source", default=None, help="Who sent the link or where it was found (default: the uploader).")
+@click.option("--actor", default=None, help="Name recorded on the events (default: VERIFY_ACTOR or your login).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per link.")
+def fetch_cmd(urls: tuple[str, ...], data_dir: str | None, db: str | None, origin: str, source: str | None, actor: str | None,
+              as_json: bool) -> None:  # fmt: skip
+    """Fetch links (posts, pages, direct media) and ingest their photos and videos with provenance."""
+
+    def run(services: Services, url: str, origin: str, source: str | None, who: str) -> list[Any]:
+        return [services.fetch_link(url, origin=origin, source=source, actor=who)]  # type: ignore[arg-type]
+
+    _link_command(run, urls, data_dir, db, origin, source, actor, as_json)
+
+
+@cli.command("import-capture")
+@click.argument("paths", nargs=-1, required=True)
+@data_dir_option
+@db_option
+@click.option("--origin", type=click.Choice(["submission", "archive"]), default="archive", show_default=True)
+@click.option("--source", default=None, help="Who made the capture or where it was published.")
+@click.option("--actor", default=None, help="Name recorded on the events (default: VERIFY_ACTOR or your login).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per capture.")
+def import_capture_cmd(paths: tuple[str, ...], data_dir: str | None, db: str | None, origin: str, source: str | None,
+                       actor: str | None, as_json: bool) -> None:  # fmt: skip
+    """Import captures made elsewhere: folders of yt-dlp downloads (.info.json), WACZ and WARC files."""
+
+    def run(services: Services, path: str, origin: str, source: str | None, who: str) -> list[Any]:
+        return services.import_capture(Path(path), origin=origin, source=source, actor=who)  # type: ignore[arg-type]
+
+    _link_command(run, paths, data_dir, db, origin, source, actor, as_json)
+
 def main() -> None:
     import warnings
 

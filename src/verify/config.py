@@ -51,6 +51,14 @@ class Settings:
     ocr: bool = True
     ocr_langs: str = "ara+eng"
     tesseract: str | None = None
+    # Links (issue 14): nothing is fetched unless an editor asks; these bound what is.
+    offline: bool = False
+    fetch_proxy: str | None = None
+    fetch_allow_local: bool = False
+    fetch_max_bytes: int = 1024**3
+    fetch_page_max_bytes: int = 5 * 1024**2
+    fetch_timeout_s: float = 120.0
+    fetch_max_redirects: int = 5
 
     @property
     def database_url(self) -> str:
@@ -88,6 +96,13 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("ocr", "VERIFY_OCR", str, "Read text in pictures and video frames (1 or 0; on when Tesseract is installed)."),
     ("ocr_langs", "VERIFY_OCR_LANGS", str, "Tesseract languages for text in pictures, joined by '+' (default ara+eng)."),
     ("tesseract", "VERIFY_TESSERACT", str, "Path of the tesseract program (default: found on PATH)."),
+    ("offline", "VERIFY_OFFLINE", str, "1: never fetch links (fetching is refused everywhere)."),
+    ("fetch_proxy", "VERIFY_FETCH_PROXY", str, "Proxy for every link fetch (http://, socks5h:// e.g. a Tor client)."),
+    ("fetch_allow_local", "VERIFY_FETCH_ALLOW_LOCAL", str, "1: allow fetching loopback and private addresses (tests, intranets)."),
+    ("fetch_max_bytes", "VERIFY_FETCH_MAX_BYTES", int, "Largest media file fetched from a link, in bytes (also bounded by VERIFY_MAX_FILE_BYTES)."),
+    ("fetch_page_max_bytes", "VERIFY_FETCH_PAGE_MAX_BYTES", int, "Largest web page read for a link, in bytes."),
+    ("fetch_timeout_s", "VERIFY_FETCH_TIMEOUT", float, "Total time limit for everything fetched for one link, in seconds."),
+    ("fetch_max_redirects", "VERIFY_FETCH_MAX_REDIRECTS", int, "Most redirects followed per request."),
 ]
 
 
@@ -101,7 +116,7 @@ def load_settings(**overrides: object) -> Settings:
         try:
             if name == "verdict_statuses":
                 values[name] = tuple(s.strip() for s in raw.split(",") if s.strip())
-            elif name == "ocr":
+            elif name in ("ocr", "offline", "fetch_allow_local"):
                 values[name] = _flag(env, raw)
             else:
                 values[name] = parser(raw)

@@ -41,6 +41,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "note",
     "exported",
     "bank_imported",
+    "fetched",
 )
 
 

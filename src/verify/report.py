@@ -214,7 +214,38 @@ def build_report(view: ItemView, findings: Sequence[Finding] | None = None, *, e
         "tags": dict(sorted(meta.raw.items())),
         "forensics": _forensics_section(forensics),
         **_bank_section(view),
+        "links": links_section(view.events),
     }
+
+
+def links_section(events: Sequence[Any]) -> list[dict[str, Any]]:
+    """Where the item was fetched from or imported with (links issue), from its ``fetched`` events."""
+    keys = ("url", "final_url", "media_url", "via", "platform", "title", "uploader", "channel", "published_at",
+            "published_at_basis", "server_modified_at", "captured_at", "capture_sha256", "capture_format", "proxy")  # fmt: skip
+    out = []
+    for ev in events:
+        if ev.kind != "fetched" or not isinstance(ev.payload, dict):
+            continue
+        entry = {k: ev.payload.get(k) for k in keys}
+        entry.update(fetched_by=ev.actor, fetched_at=ev.at, event_hash=ev.hash,
+                     basis_label=basis_label(ev.payload.get("published_at_basis")) if ev.payload.get("published_at") else None,
+                     requests=len(ev.payload.get("request_log") or []))  # fmt: skip
+        out.append(entry)
+    return out
+
+
+def _links_lines(report: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for link in report.get("links") or []:
+        pub = f"{link['published_at']} ({link['basis_label']})" if link.get("published_at") else "not stated"
+        out.append(f"- {md_text(link.get('url'))}: media {md_text(link.get('media_url'))}; published {md_text(pub)}; "
+                   f"uploader {md_text(link.get('uploader'))}; title {md_text(link.get('title'))}; "
+                   f"{'imported' if link.get('via') == 'import' else 'fetched'} by {md_text(link.get('fetched_by'))} "
+                   f"at {md_text(_when(link.get('fetched_at')))}"
+                   + (f"; capture {md_text(link.get('capture_format'))} SHA-256 `{link['capture_sha256']}`" if link.get("capture_sha256") else "")
+                   + (f"; server's Last-Modified {md_text(link['server_modified_at'])} (server-reported, not the post's date)"
+                      if link.get("server_modified_at") else ""))
+    return out
 
 
 def _bank_section(view: ItemView) -> dict[str, Any]:
@@ -330,6 +361,11 @@ def to_markdown(report: dict[str, Any]) -> str:
         out.append(f"**This {media_word(item['kind'])} was in the archive on {md_text((when or '')[:10])}** "
                    f"(item {first['item_id']}, source {md_text(first.get('source'))}).")
         out.append("")
+    if report.get("links"):
+        out.append("## Where it came from (links)")
+        out.append("")
+        out.extend(_links_lines(report))
+        out.append("")
     out.append("## Key facts")
     out.append("")
     for label, key in (("Captured at", "captured_at"), ("Camera", "camera"),
@@ -434,6 +470,18 @@ def _shown(value: object) -> str:
     return "(none)" if value is None or value == "" else f"'{value}'"
 
 
+BASIS_LABELS = {
+    "platform": "the platform's upload time",
+    "page": "the page's own published time",
+    "server": "server-reported (Last-Modified), not the post's date",
+}
+
+
+def basis_label(basis: str | None) -> str:
+    """What a published time rests on, in words (links issue: the basis is always shown)."""
+    return BASIS_LABELS.get(basis or "", "basis unknown")
+
+
 def describe_event(kind: str, payload: dict[str, Any]) -> str:
     """One sentence per event, for the history shown to editors and in reports."""
     return _describe_event(kind, payload)
@@ -464,6 +512,10 @@ def _describe_event(kind: str, payload: dict[str, Any]) -> str:
         return f"exported {p.get('what', 'the item')}"
     if kind == "note":
         return f"note: {p.get('text', '')}"
+    if kind == "fetched":
+        what = "imported a capture of" if p.get("via") == "import" else "fetched"
+        when = f"; published {p['published_at']} ({basis_label(p.get('published_at_basis'))})" if p.get("published_at") else ""
+        return f"{what} {p.get('url')} (media {p.get('media_url')}){when}"
     if kind == "bank_imported":
         return f"imported {p.get('entries', 0)} PDQ hashes from {p.get('file') or 'a list'} into hash bank {p.get('bank')}"
     return kind
@@ -516,6 +568,14 @@ def to_html(report: dict[str, Any], preview_jpeg: bytes | None = None) -> str:
         when = (first.get("first_seen_at") or first.get("ingested_at") or "")[:10]
         parts.append(f"<p><strong>This {e(media_word(item['kind']))} was in the archive on {e(when)}</strong> (item {int(first['item_id'])}).</p>")
     parts.append("<table>" + "".join(rows) + "</table>")
+    if report.get("links"):
+        parts.append("<h2>Where it came from (links)</h2><ul>")
+        for link in report["links"]:
+            pub = f"{link['published_at']} ({link['basis_label']})" if link.get("published_at") else "not stated"
+            cap = f"; capture {link.get('capture_format')} SHA-256 {link['capture_sha256']}" if link.get("capture_sha256") else ""
+            parts.append(f"<li>{e(str(link.get('url')))}: media {e(str(link.get('media_url')))}; published {e(pub)}; "
+                         f"uploader {e(str(link.get('uploader')))}; by {e(str(link.get('fetched_by')))}{e(cap)}</li>")
+        parts.append("</ul>")
     parts.append("<h2>Findings</h2><ul>")
     parts.extend(f"<li>[{e(f['severity'])}] <b>{e(f['title'])}</b>: {e(f['evidence'])}</li>" for f in report["findings"])
     text_lines = (report.get("text") or {}).get("lines") or []

@@ -39,6 +39,8 @@ from verify.text.terms import describe, index_terms
 
 if TYPE_CHECKING:
     from verify.banks import Banks, ImportResult
+    from verify.linkdesk import LinkResult
+    from verify.store.links import ItemLink
 
 
 @dataclass
@@ -718,6 +720,32 @@ class Services:
         """Exports leave the desk: the log says who took what out, and when."""
         return self.store.append_event(item_id, require_actor(actor), "exported", {"what": what})
 
+
+    # -- links (issue 14): fetch a post's media with its provenance, import captures ------------
+
+    def fetch_link(self, url: str, *, origin: Origin = "submission", source: str | None = None, actor: str,
+                   with_matches: bool = True) -> LinkResult:  # fmt: skip
+        """Fetch one link and ingest every photo and video behind it (see ``verify.linkdesk``).
+
+        Never raises for a bad link: the result carries one readable ``error`` and nothing was stored.
+        """
+        from verify import linkdesk
+
+        return linkdesk.fetch_link(self, url, origin=origin, source=source, actor=require_actor(actor), with_matches=with_matches)
+
+    def import_capture(self, path: Path, *, origin: Origin = "archive", source: str | None = None, actor: str,
+                       with_matches: bool = True) -> list[LinkResult]:  # fmt: skip
+        """Import captures made elsewhere (yt-dlp folders, WACZ, WARC): one result per capture."""
+        from verify import linkdesk
+
+        return linkdesk.import_capture(self, Path(path), origin=origin, source=source, actor=require_actor(actor),
+                                       with_matches=with_matches)  # fmt: skip
+
+    def links(self, item_id: int) -> list[ItemLink]:
+        """The links an item was fetched from or imported with, oldest first."""
+        from verify import linkdesk
+
+        return linkdesk.links_of(self, item_id)
 
 def _index_key(database_url: str) -> str:
     """A folder name per database, so one data folder pointed at two databases keeps two indexes."""

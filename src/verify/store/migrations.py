@@ -88,9 +88,27 @@ def _v18_text(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_text_term_item ON text_term (item_id)")
 
 
+def _v14_links(conn: Connection) -> None:
+    """Links (issue 14): where an item was fetched from or which capture it came in, as evidence.
+
+    One row per item and link (the same picture fetched from two posts has two rows); the full
+    provenance is JSON, the fields the lists and reports sort or filter by are columns.
+    """
+    id_type = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
+    serial = "INTEGER NOT NULL PRIMARY KEY" if conn.dialect.name == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    conn.exec_driver_sql(
+        f"CREATE TABLE IF NOT EXISTS item_link (id {serial}, item_id {id_type} NOT NULL REFERENCES media_item(id), "
+        "url TEXT NOT NULL, final_url TEXT, media_url TEXT, via VARCHAR(16) NOT NULL, platform VARCHAR(100), "
+        "published_at VARCHAR(40), published_at_basis VARCHAR(16), capture_sha256 VARCHAR(64), capture_format VARCHAR(40), "
+        f"provenance TEXT NOT NULL, fetched_at VARCHAR(40) NOT NULL, fetched_by TEXT NOT NULL, event_id {id_type} REFERENCES event(id))"
+    )
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_link_item ON item_link (item_id)")
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "initial schema: items, metadata, fingerprints, hash-chained events", _v1_initial),
     (12, "hash banks: partners' PDQ lists (hashes without originals)", _v12_hash_banks),
+    (14, "links: item_link (the URL, published time and basis, capture of each fetched or imported item)", _v14_links),
     (15, "inbox text search (FTS5 / tsvector), indexes for the flagged and lacking-fingerprint lists, archive keypoints", _v15_search),
     (18, "text read in pictures: item_text, text_term", _v18_text),
 ]

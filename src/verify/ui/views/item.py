@@ -216,6 +216,9 @@ def render() -> None:
         ]
         with st.container(border=True):
             components.facts(claim_rows)
+        from verify.ui.views.links import show_item_links
+
+        show_item_links(item.id)
         correct_claim(item, state)
     show_tags(view.metadata)
     if item.kind == "image" or view.metadata.gps or item.claimed_lat is not None:

@@ -133,12 +133,23 @@ def render() -> None:
     st.title("Upload")
     st.write("Drop the photos and videos you received, and say what came with them. Each file is checked on its own.")
     with st.form("upload_form", clear_on_submit=False):
-        files = st.file_uploader(
+        pick, paste = st.columns(2)
+        files = pick.file_uploader(
             "Photos and videos",
             accept_multiple_files=True,
             key=field_key("upload_files"),
             help="JPEG, PNG, HEIC, WebP, TIFF, GIF; MP4, MOV, MKV, WebM, AVI. The bytes decide the type, not the name.",
         )
+        links_text = paste.text_area(
+            "Links", key=field_key("upload_links"), max_chars=20_000, height=100,
+            help="One link per line: a post, a page or a direct photo or video. Each is fetched (with its provenance: "
+                 "address, uploader, published time and its basis, a WARC capture of the page) and its media checked like a file.",
+        )  # fmt: skip
+        captures = st.file_uploader(
+            "Captures made elsewhere (yt-dlp .info.json with its video, WACZ, WARC)",
+            accept_multiple_files=True, key=field_key("upload_captures"),
+            help="For material captured where there was a connection: the capture's own hashes are checked before anything is stored.",
+        )  # fmt: skip
         st.markdown("**The claim that came with them**")
         c1, c2 = st.columns(2)
         source = c1.text_input("Source (who sent it)", key=field_key("claim_source"), max_chars=500)
@@ -158,8 +169,11 @@ def render() -> None:
         submitted = st.form_submit_button("Upload and check", type="primary")
 
     if submitted:
-        if not files:
-            st.warning("Choose at least one file first.")
+        from verify.ui.views import links as linkview
+
+        urls = linkview.parse_links(links_text)
+        if not files and not urls and not captures:
+            st.warning("Choose at least one file, paste a link or add a capture first.")
         else:
             try:
                 claim = _claim_from_form(
@@ -169,7 +183,24 @@ def render() -> None:
             except VerifyError as exc:
                 st.error(str(exc))
                 claim = None
-            if claim is not None:
+            if claim is not None and (urls or captures):
+                origin = "archive" if archive else "submission"
+                link_results = []
+                if urls:
+                    link_results += linkview.fetch_links(urls, origin=origin, source=claim.source, actor=actor)
+                if captures:
+                    link_results += linkview.import_uploaded(captures, origin=origin, source=claim.source, actor=actor)
+                st.session_state[linkview.LINK_RESULTS_KEY] = link_results
+                if not files:
+                    gen = st.session_state.get(BATCH_KEY, 0)
+                    st.session_state[BATCH_KEY] = gen + 1
+                    for key in (*CLAIM_KEYS, "upload_files", "upload_links", "upload_captures"):
+                        st.session_state.pop(field_key(key, gen), None)
+                    st.session_state[RESULTS_KEY] = []
+                    st.rerun()
+            elif claim is not None:
+                st.session_state.pop(linkview.LINK_RESULTS_KEY, None)
+            if claim is not None and files:
                 origin = "archive" if archive else "submission"
                 results = []
                 bar = st.progress(0.0, text="Checking files…")
@@ -188,15 +219,18 @@ def render() -> None:
                 # in the browser too; the old generation's values are dropped.
                 gen = st.session_state.get(BATCH_KEY, 0)
                 st.session_state[BATCH_KEY] = gen + 1
-                for key in (*CLAIM_KEYS, "upload_files"):
+                for key in (*CLAIM_KEYS, "upload_files", "upload_links", "upload_captures"):
                     st.session_state.pop(field_key(key, gen), None)
-                if len(results) == 1 and results[0]["ok"] and not results[0]["created"]:
+                if len(results) == 1 and not urls and not captures and results[0]["ok"] and not results[0]["created"]:
                     # One file, already known: open its existing record straight away.
                     st.session_state[OPENED_KEY] = (
                         f"This file is already in the store: this is its existing record (item {results[0]['item_id']})."
                     )
                     nav.go("item", results[0]["item_id"])
                 st.rerun()
+    from verify.ui.views.links import LINK_RESULTS_KEY, show_results
+
+    show_results(st.session_state.get(LINK_RESULTS_KEY) or [])
     _show_results(st.session_state.get(RESULTS_KEY) or [])
 
 
