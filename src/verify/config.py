@@ -51,6 +51,12 @@ class Settings:
     ocr: bool = True
     ocr_langs: str = "ara+eng"
     tesseract: str | None = None
+    # Roles (issue 17): see verify.roles and docs/team.md.
+    default_role: str = "viewer"
+    viewer_reveal: bool = False
+    oidc_role_claim: str = "groups"
+    oidc_role_map: str | None = None
+    trusted_proxy: str | None = None
 
     @property
     def database_url(self) -> str:
@@ -88,6 +94,11 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("ocr", "VERIFY_OCR", str, "Read text in pictures and video frames (1 or 0; on when Tesseract is installed)."),
     ("ocr_langs", "VERIFY_OCR_LANGS", str, "Tesseract languages for text in pictures, joined by '+' (default ara+eng)."),
     ("tesseract", "VERIFY_TESSERACT", str, "Path of the tesseract program (default: found on PATH)."),
+    ("default_role", "VERIFY_DEFAULT_ROLE", str, "Role of a person with no grant once roles are in use (default viewer)."),
+    ("viewer_reveal", "VERIFY_VIEWER_REVEAL", str, "Let viewers reveal flagged media (1 or 0; default 0)."),
+    ("oidc_role_claim", "VERIFY_OIDC_ROLE_CLAIM", str, "The sign-in claim that carries a person's groups (default groups)."),
+    ("oidc_role_map", "VERIFY_OIDC_ROLE_MAP", str, "Groups to roles, e.g. desk-verifiers=verifier,desk-admins=admin."),
+    ("trusted_proxy", "VERIFY_TRUSTED_PROXY", str, "Addresses of the reverse proxy allowed to set VERIFY_TRUSTED_HEADER (comma-separated; default 127.0.0.1,::1)."),
 ]
 
 
@@ -101,7 +112,7 @@ def load_settings(**overrides: object) -> Settings:
         try:
             if name == "verdict_statuses":
                 values[name] = tuple(s.strip() for s in raw.split(",") if s.strip())
-            elif name == "ocr":
+            elif name in ("ocr", "viewer_reveal"):
                 values[name] = _flag(env, raw)
             else:
                 values[name] = parser(raw)
