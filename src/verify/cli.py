@@ -299,6 +299,7 @@ def index(paths: tuple[str, ...], data_dir: str | None, db: str | None, workers:
         _fail(str(exc), 2)
     services = _open_services(settings)
     who = _actor(settings)
+    _require(services, who, "upload")
     from verify.fingerprints.keypoints import NAME as KEYPOINT_WORDS
 
     lacking = services.store.items_lacking(KEYPOINT_WORDS)
@@ -613,6 +614,7 @@ def doctor(data_dir: str | None, db: str | None, repair: bool, grace_minutes: fl
 
     settings = _settings(data_dir, db)
     services = _open_services(settings)
+    _require(services, _actor(settings), "admin")
     try:
         report = run_doctor(services.store, services.blobs, repair=repair, grace_s=grace_minutes * 60, default_status=services.statuses[0])
     finally:
@@ -863,6 +865,11 @@ def backup_cmd(folder: str, data_dir: str | None, db: str | None, as_json: bool)
     from verify.backup import backup
 
     settings = _settings(data_dir, db)
+    services = _open_services(settings)
+    try:
+        _require(services, _actor(settings), "admin")
+    finally:
+        services.close()
     try:
         result = backup(settings, Path(folder))
     except VerifyError as exc:
@@ -893,6 +900,81 @@ def restore_cmd(folder: str, data_dir: str, db: str | None, as_json: bool) -> No
     else:
         click.echo(f"restore: {result.items} items, {result.events} events; chain head {result.chain_head} "
                    "(run 'verify audit' on the restored store: it must report the same head)")
+
+
+# -- roles (issue 17): who may do what on this desk ------------------------------------------------
+
+
+def _require(services: Services, who: str, action: str) -> None:
+    """Refuse a command the actor's role does not allow: one line, exit 1, nothing written."""
+    from verify.errors import NotAllowed
+    from verify.roles import Action
+
+    try:
+        services.require(who, Action(action))
+    except NotAllowed as exc:
+        services.close()
+        _fail(str(exc), 1)
+
+
+@cli.group()
+def role() -> None:
+    """Roles on this desk: viewer, reporter, verifier, admin (see docs/team.md)."""
+
+
+@role.command("grant")
+@click.argument("name")
+@click.argument("role_name", metavar="ROLE", type=click.Choice(["viewer", "reporter", "verifier", "admin"], case_sensitive=False))
+@click.option("--reason", default=None, help="Why, for the record (shown in 'verify role list').")
+@data_dir_option
+@db_option
+@click.option("--actor", default=None, help="Who grants (default: VERIFY_ACTOR or your login); must be an admin once roles are in use.")
+@json_option
+def role_grant(name: str, role_name: str, reason: str | None, data_dir: str | None, db: str | None, actor: str | None, as_json: bool) -> None:
+    """Give NAME the role ROLE. The first grant on a desk also makes its operator (--actor) admin."""
+    settings = _settings(data_dir, db, actor)
+    services = _open_services(settings)
+    who = _actor(settings)
+    try:
+        first = not services.roles_in_use()
+        granted = services.grant_role(name, role_name, actor=who, reason=reason)
+        current = services.role_of(name)
+    except VerifyError as exc:
+        _fail(str(exc), 1)
+    finally:
+        services.close()
+    if as_json:
+        _emit({"name": name.strip(), "role": granted.value, "granted_by": who, "reason": reason, "first_grant": first})
+    else:
+        if first and who != name.strip():
+            click.echo(f"roles are now in use on this desk; {_printable(who)} is admin (the first grant)")
+        click.echo(f"{_printable(name.strip())} is now {current.value}")
+
+
+@role.command("list")
+@data_dir_option
+@db_option
+@json_option
+def role_list(data_dir: str | None, db: str | None, as_json: bool) -> None:
+    """Everyone's current role, who gave it and when."""
+    settings = _settings(data_dir, db)
+    services = _open_services(settings)
+    try:
+        rows = services.list_roles()
+        default = services.default_role.value
+    finally:
+        services.close()
+    if as_json:
+        for row in rows:
+            _emit(row)
+        return
+    if not rows:
+        click.echo("no roles granted: everyone who uses this desk is admin (the single-user default)")
+        return
+    for row in rows:
+        why = f" ({_printable(str(row['reason']))})" if row["reason"] else ""
+        click.echo(f"{_printable(str(row['name']))}\t{row['role']}\tby {_printable(str(row['granted_by']))} at {row['at']}{why}")
+    click.echo(f"anyone else: {default}", err=True)
 
 
 def main() -> None:
