@@ -977,6 +977,107 @@ def role_list(data_dir: str | None, db: str | None, as_json: bool) -> None:
     click.echo(f"anyone else: {default}", err=True)
 
 
+# -- API tokens and the HTTP API (issue 17, parts 3 and 4) -------------------------------------------
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for tiplines and the CMS (see docs/team.md)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--role", "role_name", required=True, type=click.Choice(["viewer", "reporter", "verifier", "admin"], case_sensitive=False),
+              help="The role NAME gets (granted through the roles, so 'verify role list' shows it).")
+@data_dir_option
+@db_option
+@click.option("--actor", default=None, help="Who creates it (default: VERIFY_ACTOR or your login); must be an admin.")
+@json_option
+def token_create(name: str, role_name: str, data_dir: str | None, db: str | None, actor: str | None, as_json: bool) -> None:
+    """Create an API token for NAME (e.g. a tipline bot) and print it ONCE: it is stored only hashed."""
+    from verify import tokens
+
+    settings = _settings(data_dir, db, actor)
+    services = _open_services(settings)
+    try:
+        created = tokens.create(services, name, role_name, actor=_actor(settings))
+    except VerifyError as exc:
+        _fail(str(exc), 1)
+    finally:
+        services.close()
+    if as_json:
+        _emit({**created.record.to_dict(), "token": created.token})
+    else:
+        click.echo(created.token)
+        click.echo(f"token {created.record.id} for {_printable(created.record.name)} ({created.record.role}); "
+                   "this is the only time it is shown: store it now", err=True)
+
+
+@token.command("list")
+@data_dir_option
+@db_option
+@json_option
+def token_list(data_dir: str | None, db: str | None, as_json: bool) -> None:
+    """Every token: id, name, role at creation, who created it and, if revoked, who and when."""
+    from verify import tokens
+
+    settings = _settings(data_dir, db)
+    services = _open_services(settings)
+    try:
+        rows = tokens.list_tokens(services)
+    finally:
+        services.close()
+    for r in rows:
+        if as_json:
+            _emit(r.to_dict())
+        else:
+            state = f"revoked {r.revoked_at} by {_printable(r.revoked_by or '')}" if r.revoked_at else "live"
+            click.echo(f"{r.id}\t{_printable(r.name)}\t{r.role}\tcreated {r.created_at} by {_printable(r.created_by)}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("name_or_id")
+@data_dir_option
+@db_option
+@click.option("--actor", default=None, help="Who revokes (default: VERIFY_ACTOR or your login); must be an admin.")
+def token_revoke(name_or_id: str, data_dir: str | None, db: str | None, actor: str | None) -> None:
+    """Revoke a token by its id, or every live token of a name. Takes effect on the next request."""
+    from verify import tokens
+
+    settings = _settings(data_dir, db, actor)
+    services = _open_services(settings)
+    try:
+        done = tokens.revoke(services, name_or_id, actor=_actor(settings))
+    except VerifyError as exc:
+        _fail(str(exc), 1)
+    finally:
+        services.close()
+    for r in done:
+        click.echo(f"revoked {r.id} ({_printable(r.name)})")
+
+
+@cli.command()
+@click.option("--address", default="127.0.0.1", show_default=True, help="Address to listen on (put a TLS reverse proxy in front for a network).")
+@click.option("--port", type=int, default=8600, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="Server processes (each opens the store and a decoding sandbox).")
+@data_dir_option
+@db_option
+def api(address: str, port: int, workers: int, data_dir: str | None, db: str | None) -> None:
+    """Serve the HTTP API (/v1, OpenAPI at /openapi.json, docs at /docs) over the same store."""
+    import uvicorn
+
+    settings = _settings(data_dir, db)
+    if data_dir:
+        os.environ["VERIFY_DATA_DIR"] = str(settings.data_dir)
+    if db:
+        os.environ["VERIFY_DB"] = db
+    services = _open_services(settings)  # fail fast, with one line, on an unreachable database
+    services.close()
+    click.echo(f"verify api: http://{address}:{port}/docs (data: {_printable(settings.data_dir)})", err=True)
+    uvicorn.run("verify.api:app_from_environment", factory=True, host=address, port=port, workers=max(1, workers),
+                log_level="warning", proxy_headers=False, server_header=False)
+
+
 def main() -> None:
     import warnings
 

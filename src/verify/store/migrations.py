@@ -120,12 +120,24 @@ def _v17_roles(conn: Connection) -> None:
             )
 
 
+def _v1702_api_tokens(conn: Connection) -> None:
+    """API tokens (issue 17, part 3): a public id (the token's prefix, the lookup key) and an argon2
+    hash of the secret; never the token itself. Revoked rows stay (who revoked, when)."""
+    conn.exec_driver_sql(
+        "CREATE TABLE IF NOT EXISTS api_token (id VARCHAR(32) NOT NULL PRIMARY KEY, name TEXT NOT NULL, "
+        "role VARCHAR(16) NOT NULL, secret_hash TEXT NOT NULL, created_at VARCHAR(40) NOT NULL, "
+        "created_by TEXT NOT NULL, revoked_at VARCHAR(40), revoked_by TEXT)"
+    )
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_api_token_name ON api_token (name)")
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "initial schema: items, metadata, fingerprints, hash-chained events", _v1_initial),
     (12, "hash banks: partners' PDQ lists (hashes without originals)", _v12_hash_banks),
     (15, "inbox text search (FTS5 / tsvector), indexes for the flagged and lacking-fingerprint lists, archive keypoints", _v15_search),
     (17, "roles: appended role grants (role_grant), each recorded in the event chain", _v17_roles),
     (18, "text read in pictures: item_text, text_term", _v18_text),
+    (1702, "API tokens: public id and argon2 hash of the secret (api_token)", _v1702_api_tokens),
 ]
 
 

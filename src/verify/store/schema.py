@@ -175,3 +175,19 @@ role_grant = Table(
     Column("event_id", Id, ForeignKey("event.id"), nullable=False),
 )
 Index("ix_role_grant_name", role_grant.c.name)
+
+# -- API tokens (issue 17, migration 1702): the token's public id and an argon2 hash of its secret --
+
+api_token = Table(
+    "api_token",
+    metadata_obj,
+    Column("id", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("revoked_at", String(40)),
+    Column("revoked_by", Text),
+)
+Index("ix_api_token_name", api_token.c.name)
