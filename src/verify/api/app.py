@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, File, Form, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.background import BackgroundTask
 
 from verify import tokens
@@ -106,31 +106,53 @@ def event_json(ev: Any) -> dict[str, Any]:
 # -- request bodies --------------------------------------------------------------------------------
 
 
+NOT_BLANK = r"[^\s\x00-\x1f\x7f]"  # at least one printable character (blank or control-only text is refused)
+STRICT = ConfigDict(extra="forbid")  # an unknown field is a mistake worth telling the caller about
+
+
 class WarningIn(BaseModel):
-    category: Literal[WARNING_CATEGORIES] = Field(description="What the material shows.")  # type: ignore[valid-type]
+    """A warning of a named category; ``other`` has its own shape (it needs a note)."""
+
+    model_config = STRICT
+    category: Literal[tuple(c for c in WARNING_CATEGORIES if c != "other")] = Field(description="What the material shows.")  # type: ignore[valid-type]
     note: str | None = Field(default=None, max_length=5000)
     expected_version: int | None = Field(default=None, ge=0, le=2**31, description="The item version you saw; 409 if it changed meanwhile.")
 
 
-class VerdictIn(BaseModel):
-    status: str = Field(min_length=1, max_length=64, description="One of the desk's statuses (GET /v1/statuses).")
-    rationale: str = Field(min_length=1, max_length=20_000, description="Why, for the record.")
-    evidence_links: list[Annotated[str, Field(max_length=2000)]] = Field(default_factory=list, max_length=50)
-    expected_version: int = Field(ge=0, le=2**31, description="The item version you decided on (from GET /v1/items/{id}); 409 if someone changed it meanwhile.")
+class OtherWarningIn(BaseModel):
+    model_config = STRICT
+    category: Literal["other"]
+    note: str = Field(min_length=1, max_length=5000, pattern=NOT_BLANK, description="What it is (required for 'other').")
+    expected_version: int | None = Field(default=None, ge=0, le=2**31)
+
+
+def verdict_model(statuses: tuple[str, ...]) -> type[BaseModel]:
+    """The verdict body with this desk's statuses as an enum (they are configurable)."""
+    return create_model(
+        "VerdictIn",
+        __config__=STRICT,
+        status=(Literal[statuses], Field(description="One of this desk's statuses (GET /v1/statuses).")),  # type: ignore[valid-type]
+        rationale=(str, Field(min_length=1, max_length=20_000, pattern=NOT_BLANK, description="Why, for the record.")),
+        evidence_links=(list[Annotated[str, Field(max_length=2000)]], Field(default_factory=list, max_length=50)),
+        expected_version=(int, Field(ge=0, le=2**31, description="The item version you decided on (from GET /v1/items/{id}); 409 if someone changed it meanwhile.")),
+    )
 
 
 class NoteIn(BaseModel):
-    text: str = Field(min_length=1, max_length=5000)
+    model_config = STRICT
+    text: str = Field(min_length=1, max_length=5000, pattern=NOT_BLANK)
     expected_version: int | None = Field(default=None, ge=0, le=2**31)
 
 
 class LinkIn(BaseModel):
+    model_config = STRICT
     url: str = Field(min_length=1, max_length=4000)
     source: str | None = Field(default=None, max_length=2000)
     note: str | None = Field(default=None, max_length=5000)
 
 
 class BundleIn(BaseModel):
+    model_config = STRICT
     item_ids: list[Annotated[int, Field(ge=1, le=MAX_ITEM_ID)]] = Field(min_length=1, max_length=200)
     with_matches: bool = True
 
@@ -145,6 +167,31 @@ class Principal(BaseModel):
 
 
 # -- the app -----------------------------------------------------------------------------------------
+
+
+def _query_names(route: Any) -> set[str]:
+    names: set[str] = set()
+    stack = [getattr(route, "dependant", None)]
+    while stack:
+        dep = stack.pop()
+        if dep is None:
+            continue
+        names.update(p.alias for p in dep.query_params)
+        stack.extend(dep.dependencies)
+    return names
+
+
+def known_query(request: Request) -> None:
+    """Refuse query parameters an endpoint does not take: ``?sha=`` for ``?sha256=`` is a typo
+    the caller should hear about, not a silently different question."""
+    route = request.scope.get("route")
+    if route is None or not request.query_params:
+        return
+    allowed = _query_names(route)
+    unknown = sorted({k for k in request.query_params.keys() if k not in allowed})
+    if unknown:
+        shown = ", ".join(repr(clean_text(k, 60) or "") for k in unknown[:5])
+        raise VerifyError(f"This endpoint does not take the query parameter(s) {shown}; see /docs.")
 
 
 def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
@@ -171,7 +218,8 @@ def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
         default_response_class=JSON,
-        responses=problems.responses(401, 403, 404, 405, 422, 500),
+        responses=problems.responses(400, 401, 403, 404, 405, 422, 500),
+        dependencies=[Depends(known_query)],
     )
     app.state.services = svc
     problems.install(app)
@@ -191,6 +239,7 @@ def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
         svc.require(who.name, Action.READ)
         return who
 
+    VerdictIn = verdict_model(tuple(svc.statuses))
     Who = Annotated[Principal, Depends(principal)]
     Reader = Annotated[Principal, Depends(reader)]
 
@@ -246,7 +295,8 @@ def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
         body = {"created": result.created, "item": item_json(result.item), "state": state_json(svc.store.state(result.item.id, svc.statuses[0]))}
         return JSON(body, status_code=201 if result.created else 200)
 
-    @app.post("/v1/links", tags=["items"], status_code=201, openapi_extra=JSON_BODY,
+    # Documented only once the links issue gives Services a fetch_link; until then a 501 problem.
+    @app.post("/v1/links", tags=["items"], status_code=201, openapi_extra=JSON_BODY, include_in_schema=hasattr(svc, "fetch_link"),
               responses=problems.responses(415, 501), summary="Fetch a link and store what it shows")  # fmt: skip
     def fetch_link(who: Who, body: LinkIn) -> Response:
         fetch = getattr(svc, "fetch_link", None)
@@ -319,7 +369,7 @@ def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
 
     @app.post("/v1/items/{item_id}/warnings", tags=["editorial"], openapi_extra=JSON_BODY,
               responses=problems.responses(409, 415), summary="Add a content warning")  # fmt: skip
-    def add_warning(who: Who, item_id: ItemId, body: WarningIn) -> dict[str, Any]:
+    def add_warning(who: Who, item_id: ItemId, body: Annotated[WarningIn | OtherWarningIn, Field(discriminator="category")]) -> dict[str, Any]:
         state = svc.add_warning(item_id, body.category, actor=who.name, note=clean_text(body.note), expected_version=body.expected_version)
         return state_json(state)
 
@@ -341,7 +391,7 @@ def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
 
     @app.post("/v1/items/{item_id}/verdict", tags=["editorial"], openapi_extra=JSON_BODY,
               responses=problems.responses(409, 415), summary="Record a verdict (needs expected_version)")  # fmt: skip
-    def record_verdict(who: Who, item_id: ItemId, body: VerdictIn) -> dict[str, Any]:
+    def record_verdict(who: Who, item_id: ItemId, body: VerdictIn) -> dict[str, Any]:  # type: ignore[valid-type]
         links = [clean_text(x, 2000) or "" for x in body.evidence_links]
         state = svc.record_verdict(item_id, clean_text(body.status, 64) or "", clean_text(body.rationale, 20_000) or "",
                                    actor=who.name, evidence_links=links, expected_version=body.expected_version)  # fmt: skip
