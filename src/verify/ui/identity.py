@@ -131,10 +131,30 @@ def proxy_allows(peer: str | None, trusted: str | None) -> bool:
     return False
 
 
+def _forwarding_rewrite_on() -> bool:
+    """Whether the web server may have replaced a loopback peer's address with X-Forwarded-For.
+
+    Uvicorn (under Streamlit) does so for peers in ``FORWARDED_ALLOW_IPS`` (default loopback);
+    ``verify.ui.launch`` sets it to ``none``. A plain ``streamlit run`` leaves it on.
+    """
+    import os
+
+    value = os.environ.get("FORWARDED_ALLOW_IPS")
+    return value is None or value.strip().lower() not in ("", "none")
+
+
 def header_refused() -> str | None:
     """Why a header-mode request is not believed (it did not come through the proxy), or None."""
     if method() != "header":
         return None
+    try:
+        forwarded = st.context.headers.get("X-Forwarded-For")
+    except Exception:
+        forwarded = None
+    if forwarded and _forwarding_rewrite_on():
+        # The address seen may be what the request claims, not who connected: fail closed.
+        return ("This workbench cannot tell whether this request came through its proxy: the web server trusts "
+                "X-Forwarded-For. Start it with 'python3 app.py' (or set FORWARDED_ALLOW_IPS=none), or ask your administrator.")
     peer = peer_address()
     if proxy_allows(peer, settings().trusted_proxy):
         return None
