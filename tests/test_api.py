@@ -230,6 +230,18 @@ def test_publish_check(desk: Desk) -> None:
     assert "injury_blood" in f["warnings"] and desk.services.store.count_items() == count
     fresh = c.post("/v1/check", headers=desk.h("viewer"), files={"file": ("y.jpg", jpeg_bytes(photo(99)), "image/jpeg")}).json()
     assert fresh["known"] is False
+    # Matches of a stored item are remembered until the archive changes: a new copy shows up at once.
+    old_sha = hashlib.sha256(old).hexdigest()
+    before = c.get("/v1/check", headers=desk.h("viewer"), params={"sha256": old_sha}).json()
+    assert c.get("/v1/check", headers=desk.h("viewer"), params={"sha256": old_sha}).json() == before
+    third = desk.upload(jpeg_bytes(photo(20).resize((600, 450)), quality=80), name="third.jpg").json()["item"]
+    after = c.get("/v1/check", headers=desk.h("viewer"), params={"sha256": old_sha}).json()
+    assert third["id"] not in [m["item_id"] for m in before["matches"]]
+    assert third["id"] in [m["item_id"] for m in after["matches"]]
+    # A verdict is never stale either (state is read fresh, only matches are remembered).
+    c.post(f"/v1/items/{first['id']}/verdict", headers=desk.h("verifier"),
+           json={"status": "verified", "rationale": "agency original", "expected_version": 1})  # fmt: skip
+    assert c.get("/v1/check", headers=desk.h("viewer"), params={"sha256": old_sha}).json()["item"]["status"] == "verified"
 
 
 def test_concurrent_verdicts_api_and_services(desk: Desk) -> None:

@@ -322,8 +322,12 @@ def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
                                          text=clean_text(text, 500), since=since, until=until, limit=limit))  # fmt: skip
         return {"items": [{**item_json(item), "status": st, "warnings": list(w)} for item, st, w in rows], "count": len(rows)}
 
-    def _view(item_id: int, with_matches: bool = True) -> Any:
-        return svc.inspect(item_id, with_matches=with_matches)
+    outcomes = OutcomeCache(svc)
+
+    def _view(item_id: int) -> Any:
+        view = svc.inspect(item_id, with_matches=False)
+        view.outcome = outcomes.get(item_id)
+        return view
 
     @app.get("/v1/items/{item_id}", tags=["items"], summary="An item: metadata, findings, matches, warnings, verdict")
     def get_item(_who: Reader, item_id: ItemId) -> dict[str, Any]:
@@ -459,7 +463,7 @@ def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
     @app.get("/v1/check", tags=["publish check"], summary="Before publishing: is this file known, decided, flagged?")
     def check_sha(_who: Reader, sha256: Annotated[str, Query(pattern=SHA256, description="SHA-256 of the file, hex.")]) -> dict[str, Any]:
         item = svc.store.item_by_sha(sha256.lower())
-        outcome = svc.match_item(item.id) if item is not None else None
+        outcome = outcomes.get(item.id) if item is not None else None
         return _check_answer(sha256, item, outcome)
 
     @app.post("/v1/check", tags=["publish check"], openapi_extra=MULTIPART, responses=problems.responses(413, 415),
@@ -513,6 +517,51 @@ def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
 
     _wire_guard(app)
     return app
+
+
+class OutcomeCache:
+    """A stored item's matches, remembered until the archive changes.
+
+    Matching a stored item costs hundreds of milliseconds (keypoint confirmation of the
+    shortlist); a CMS checking the same picture before each of several stories, or a bot polling
+    an item, would pay it every time. The answer depends only on the archive, so it is kept under
+    a key that moves whenever the archive can have changed: the chain head (every ingest, claim
+    correction and verdict appends an event) and the newest fingerprint id (``verify index``
+    adding keypoint words writes no event). Status, warnings and verdicts are never cached: they
+    are read fresh for every answer.
+    """
+
+    def __init__(self, services: Any, size: int = 256) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.services = services
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[int, str, int], Any] = OrderedDict()
+
+    def _mark(self) -> tuple[str, int]:
+        from sqlalchemy import func, select
+
+        from verify.store import schema
+
+        with self.services.store.read() as conn:
+            head = conn.execute(select(schema.chain_head.c.last_hash).where(schema.chain_head.c.id == 1)).scalar_one()
+            newest = conn.execute(select(func.max(schema.fingerprint.c.id))).scalar() or 0
+        return head, int(newest)
+
+    def get(self, item_id: int) -> Any:
+        key = (item_id, *self._mark())
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        outcome = self.services.match_item(item_id)
+        with self._lock:
+            self._items[key] = outcome
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return outcome
 
 
 def _wire_guard(app: FastAPI) -> None:
