@@ -169,3 +169,16 @@ def test_audit_accepts_role_events(desk) -> None:  # type: ignore[no-untyped-def
     services, _item = desk
     report = audit(services.store, services.blobs)
     assert report.ok, report.problems
+
+
+def test_bundle_of_flagged_media_needs_reveal(desk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from verify.bundle import build_bundle
+
+    services, item = desk
+    services.add_warning(item.id, "dead_bodies", actor="rita")
+    before = _events(services)
+    with pytest.raises(NotAllowed, match="victor is a viewer; exporting the originals of flagged media needs the reporter role"):
+        build_bundle(services, [item.id], tmp_path / "b.zip", actor="victor", with_matches=False)
+    assert _events(services) == before and not (tmp_path / "b.zip").exists()
+    build_bundle(services, [item.id], tmp_path / "b.zip", actor="rita", with_matches=False)
+    assert (tmp_path / "b.zip").exists()
