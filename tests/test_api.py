@@ -225,6 +225,10 @@ def test_publish_check(desk: Desk) -> None:
     assert ans["warnings"] == ["injury_blood"]  # carried by the archive copy it matches
     assert ans["earliest_first_seen"].startswith("2019-05-01")
     assert [m["item_id"] for m in ans["matches"]] == [first["id"]]
+    # A bundle carries originals unblurred: a viewer cannot take out a flagged one, a reporter can.
+    before_events = desk.services.store.chain_head()[1]
+    is_problem(c.post("/v1/bundles", headers=desk.h("viewer"), json={"item_ids": [first["id"]], "with_matches": False}), 403)
+    assert desk.services.store.chain_head()[1] == before_events
     unknown = c.get("/v1/check", headers=desk.h("viewer"), params={"sha256": "0" * 64}).json()
     assert unknown["known"] is False and unknown["item"] is None and unknown["earliest_first_seen"] is None
     is_problem(c.get("/v1/check", headers=desk.h("viewer"), params={"sha256": "../../etc"}), 422)
