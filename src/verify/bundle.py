@@ -110,6 +110,12 @@ def build_bundle(services: Services, item_ids: Sequence[int], out: Path, *, acto
     ids = sorted(dict.fromkeys(int(i) for i in item_ids))
     if not ids:
         raise VerifyError("Name at least one item to put in the bundle.")
+    from verify.roles import Action
+
+    services.require(actor, Action.READ)
+    if not services.can(actor, Action.REVEAL) and any(services.store.state(i).warnings for i in ids):
+        # A bundle carries the originals: flagged ones are revealed to whoever opens it.
+        services.require(actor, Action.REVEAL, detail="exporting the originals of flagged media")
     pending: list[tuple[str, str]] = []
     if tsa_urls(services.settings):
         pending = stamp_head(services.store, services.settings, actor=actor).pending

@@ -299,6 +299,7 @@ def index(paths: tuple[str, ...], data_dir: str | None, db: str | None, workers:
         _fail(str(exc), 2)
     services = _open_services(settings)
     who = _actor(settings)
+    _require(services, who, "upload")
     from verify.fingerprints.keypoints import NAME as KEYPOINT_WORDS
 
     lacking = services.store.items_lacking(KEYPOINT_WORDS)
@@ -613,6 +614,7 @@ def doctor(data_dir: str | None, db: str | None, repair: bool, grace_minutes: fl
 
     settings = _settings(data_dir, db)
     services = _open_services(settings)
+    _require(services, _actor(settings), "admin")
     try:
         report = run_doctor(services.store, services.blobs, repair=repair, grace_s=grace_minutes * 60, default_status=services.statuses[0])
     finally:
@@ -863,6 +865,11 @@ def backup_cmd(folder: str, data_dir: str | None, db: str | None, as_json: bool)
     from verify.backup import backup
 
     settings = _settings(data_dir, db)
+    services = _open_services(settings)
+    try:
+        _require(services, _actor(settings), "admin")
+    finally:
+        services.close()
     try:
         result = backup(settings, Path(folder))
     except VerifyError as exc:
@@ -999,6 +1006,181 @@ def import_capture_cmd(paths: tuple[str, ...], data_dir: str | None, db: str | N
         return services.import_capture(Path(path), origin=origin, source=source, actor=who)  # type: ignore[arg-type]
 
     _link_command(run, paths, data_dir, db, origin, source, actor, as_json)
+# -- roles (issue 17): who may do what on this desk ------------------------------------------------
+
+
+def _require(services: Services, who: str, action: str) -> None:
+    """Refuse a command the actor's role does not allow: one line, exit 1, nothing written."""
+    from verify.errors import NotAllowed
+    from verify.roles import Action
+
+    try:
+        services.require(who, Action(action))
+    except NotAllowed as exc:
+        services.close()
+        _fail(str(exc), 1)
+
+
+@cli.group()
+def role() -> None:
+    """Roles on this desk: viewer, reporter, verifier, admin (see docs/team.md)."""
+
+
+@role.command("grant")
+@click.argument("name")
+@click.argument("role_name", metavar="ROLE", type=click.Choice(["viewer", "reporter", "verifier", "admin"], case_sensitive=False))
+@click.option("--reason", default=None, help="Why, for the record (shown in 'verify role list').")
+@data_dir_option
+@db_option
+@click.option("--actor", default=None, help="Who grants (default: VERIFY_ACTOR or your login); must be an admin once roles are in use.")
+@json_option
+def role_grant(name: str, role_name: str, reason: str | None, data_dir: str | None, db: str | None, actor: str | None, as_json: bool) -> None:
+    """Give NAME the role ROLE. The first grant on a desk also makes its operator (--actor) admin."""
+    settings = _settings(data_dir, db, actor)
+    services = _open_services(settings)
+    who = _actor(settings)
+    try:
+        first = not services.roles_in_use()
+        granted = services.grant_role(name, role_name, actor=who, reason=reason)
+        current = services.role_of(name)
+    except VerifyError as exc:
+        _fail(str(exc), 1)
+    finally:
+        services.close()
+    if as_json:
+        _emit({"name": name.strip(), "role": granted.value, "granted_by": who, "reason": reason, "first_grant": first})
+    else:
+        if first and who != name.strip():
+            click.echo(f"roles are now in use on this desk; {_printable(who)} is admin (the first grant)")
+        click.echo(f"{_printable(name.strip())} is now {current.value}")
+
+
+@role.command("list")
+@data_dir_option
+@db_option
+@json_option
+def role_list(data_dir: str | None, db: str | None, as_json: bool) -> None:
+    """Everyone's current role, who gave it and when."""
+    settings = _settings(data_dir, db)
+    services = _open_services(settings)
+    try:
+        rows = services.list_roles()
+        default = services.default_role.value
+    finally:
+        services.close()
+    if as_json:
+        for row in rows:
+            _emit(row)
+        return
+    if not rows:
+        click.echo("no roles granted: everyone who uses this desk is admin (the single-user default)")
+        return
+    for row in rows:
+        why = f" ({_printable(str(row['reason']))})" if row["reason"] else ""
+        click.echo(f"{_printable(str(row['name']))}\t{row['role']}\tby {_printable(str(row['granted_by']))} at {row['at']}{why}")
+    click.echo(f"anyone else: {default}", err=True)
+
+
+# -- API tokens and the HTTP API (issue 17, parts 3 and 4) -------------------------------------------
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for tiplines and the CMS (see docs/team.md)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--role", "role_name", required=True, type=click.Choice(["viewer", "reporter", "verifier", "admin"], case_sensitive=False),
+              help="The role NAME gets (granted through the roles, so 'verify role list' shows it).")
+@data_dir_option
+@db_option
+@click.option("--actor", default=None, help="Who creates it (default: VERIFY_ACTOR or your login); must be an admin.")
+@json_option
+def token_create(name: str, role_name: str, data_dir: str | None, db: str | None, actor: str | None, as_json: bool) -> None:
+    """Create an API token for NAME (e.g. a tipline bot) and print it ONCE: it is stored only hashed."""
+    from verify import tokens
+
+    settings = _settings(data_dir, db, actor)
+    services = _open_services(settings)
+    try:
+        created = tokens.create(services, name, role_name, actor=_actor(settings))
+    except VerifyError as exc:
+        _fail(str(exc), 1)
+    finally:
+        services.close()
+    if as_json:
+        _emit({**created.record.to_dict(), "token": created.token})
+    else:
+        click.echo(created.token)
+        click.echo(f"token {created.record.id} for {_printable(created.record.name)} ({created.record.role}); "
+                   "this is the only time it is shown: store it now", err=True)
+
+
+@token.command("list")
+@data_dir_option
+@db_option
+@json_option
+def token_list(data_dir: str | None, db: str | None, as_json: bool) -> None:
+    """Every token: id, name, role at creation, who created it and, if revoked, who and when."""
+    from verify import tokens
+
+    settings = _settings(data_dir, db)
+    services = _open_services(settings)
+    try:
+        rows = tokens.list_tokens(services)
+    finally:
+        services.close()
+    for r in rows:
+        if as_json:
+            _emit(r.to_dict())
+        else:
+            state = f"revoked {r.revoked_at} by {_printable(r.revoked_by or '')}" if r.revoked_at else "live"
+            click.echo(f"{r.id}\t{_printable(r.name)}\t{r.role}\tcreated {r.created_at} by {_printable(r.created_by)}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("name_or_id")
+@data_dir_option
+@db_option
+@click.option("--actor", default=None, help="Who revokes (default: VERIFY_ACTOR or your login); must be an admin.")
+def token_revoke(name_or_id: str, data_dir: str | None, db: str | None, actor: str | None) -> None:
+    """Revoke a token by its id, or every live token of a name. Takes effect on the next request."""
+    from verify import tokens
+
+    settings = _settings(data_dir, db, actor)
+    services = _open_services(settings)
+    try:
+        done = tokens.revoke(services, name_or_id, actor=_actor(settings))
+    except VerifyError as exc:
+        _fail(str(exc), 1)
+    finally:
+        services.close()
+    for r in done:
+        click.echo(f"revoked {r.id} ({_printable(r.name)})")
+
+
+@cli.command()
+@click.option("--address", default="127.0.0.1", show_default=True, help="Address to listen on (put a TLS reverse proxy in front for a network).")
+@click.option("--port", type=int, default=8600, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="Server processes (each opens the store and a decoding sandbox).")
+@data_dir_option
+@db_option
+def api(address: str, port: int, workers: int, data_dir: str | None, db: str | None) -> None:
+    """Serve the HTTP API (/v1, OpenAPI at /openapi.json, docs at /docs) over the same store."""
+    import uvicorn
+
+    settings = _settings(data_dir, db)
+    if data_dir:
+        os.environ["VERIFY_DATA_DIR"] = str(settings.data_dir)
+    if db:
+        os.environ["VERIFY_DB"] = db
+    services = _open_services(settings)  # fail fast, with one line, on an unreachable database
+    services.close()
+    click.echo(f"verify api: http://{address}:{port}/docs (data: {_printable(settings.data_dir)})", err=True)
+    uvicorn.run("verify.api:app_from_environment", factory=True, host=address, port=port, workers=max(1, workers),
+                log_level="warning", proxy_headers=False, server_header=False)
+
 
 def main() -> None:
     import warnings

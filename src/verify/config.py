@@ -59,6 +59,12 @@ class Settings:
     fetch_page_max_bytes: int = 5 * 1024**2
     fetch_timeout_s: float = 120.0
     fetch_max_redirects: int = 5
+    # Roles (issue 17): see verify.roles and docs/team.md.
+    default_role: str = "viewer"
+    viewer_reveal: bool = False
+    oidc_role_claim: str = "groups"
+    oidc_role_map: str | None = None
+    trusted_proxy: str | None = None
 
     @property
     def database_url(self) -> str:
@@ -103,6 +109,11 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("fetch_page_max_bytes", "VERIFY_FETCH_PAGE_MAX_BYTES", int, "Largest web page read for a link, in bytes."),
     ("fetch_timeout_s", "VERIFY_FETCH_TIMEOUT", float, "Total time limit for everything fetched for one link, in seconds."),
     ("fetch_max_redirects", "VERIFY_FETCH_MAX_REDIRECTS", int, "Most redirects followed per request."),
+    ("default_role", "VERIFY_DEFAULT_ROLE", str, "Role of a person with no grant once roles are in use (default viewer)."),
+    ("viewer_reveal", "VERIFY_VIEWER_REVEAL", str, "Let viewers reveal flagged media (1 or 0; default 0)."),
+    ("oidc_role_claim", "VERIFY_OIDC_ROLE_CLAIM", str, "The sign-in claim that carries a person's groups (default groups)."),
+    ("oidc_role_map", "VERIFY_OIDC_ROLE_MAP", str, "Groups to roles, e.g. desk-verifiers=verifier,desk-admins=admin."),
+    ("trusted_proxy", "VERIFY_TRUSTED_PROXY", str, "Addresses of the reverse proxy allowed to set VERIFY_TRUSTED_HEADER (comma-separated; default 127.0.0.1,::1)."),
 ]
 
 
@@ -116,7 +127,7 @@ def load_settings(**overrides: object) -> Settings:
         try:
             if name == "verdict_statuses":
                 values[name] = tuple(s.strip() for s in raw.split(",") if s.strip())
-            elif name in ("ocr", "offline", "fetch_allow_local"):
+            elif name in ("ocr", "offline", "fetch_allow_local", "viewer_reveal"):
                 values[name] = _flag(env, raw)
             else:
                 values[name] = parser(raw)

@@ -34,6 +34,7 @@ from verify.models import (
     Metadata,
     Origin,
 )
+from verify.roles import Action, Role
 from verify.store import BlobStore, ItemFilter, NewItem, Staged, Store, sha256_file
 from verify.text.terms import describe, index_terms
 
@@ -319,18 +320,21 @@ class Services:
     def ingest_path(
         self, path: Path, *, claim: Claim = Claim(), origin: Origin = "archive", actor: str, filename: str | None = None
     ) -> IngestResult:
+        self.require(actor, Action.UPLOAD)
         staged = self.blobs.stage_file(Path(path), self.settings.max_file_bytes)
         return self._ingest_staged(staged, claim=claim, origin=origin, actor=actor, filename=filename or Path(path).name)
 
     def ingest_stream(
         self, stream: BinaryIO, *, filename: str | None, claim: Claim = Claim(), origin: Origin = "submission", actor: str
     ) -> IngestResult:
+        self.require(actor, Action.UPLOAD)
         staged = self.blobs.stage_stream(stream, self.settings.max_file_bytes)
         return self._ingest_staged(staged, claim=claim, origin=origin, actor=actor, filename=filename)
 
     def ingest_bytes(
         self, data: bytes, *, filename: str | None, claim: Claim = Claim(), origin: Origin = "submission", actor: str
     ) -> IngestResult:
+        self.require(actor, Action.UPLOAD)
         staged = self.blobs.stage_bytes(data, self.settings.max_file_bytes)
         return self._ingest_staged(staged, claim=claim, origin=origin, actor=actor, filename=filename)
 
@@ -353,6 +357,7 @@ class Services:
         The rules for what is storable are unchanged: a file whose picture could not be decoded
         is refused here (nothing is written), whatever its metadata says.
         """
+        self.require(actor, Action.UPLOAD)
         refusal = analysis.decode_refusal()
         if refusal is not None:
             raise refusal
@@ -544,6 +549,7 @@ class Services:
     # -- editorial actions -------------------------------------------------------------------
 
     def add_warning(self, item_id: int, category: str, *, actor: str, note: str | None = None, expected_version: int | None = None) -> ItemState:
+        self.require(actor, Action.WARN)
         if category not in WARNING_CATEGORIES:
             raise VerifyError(f"Unknown warning category {category!r}; use one of: {', '.join(WARNING_CATEGORIES)}.")
         if category == "other" and not (note and note.strip()):
@@ -553,6 +559,7 @@ class Services:
         )
 
     def remove_warning(self, item_id: int, category: str, *, actor: str, reason: str | None = None, expected_version: int | None = None) -> ItemState:
+        self.require(actor, Action.WARN)
         return self.store.apply_editorial(
             item_id, require_actor(actor), "warning_removed", {"category": category, "reason": reason}, expected_version, self.statuses[0]
         )
@@ -569,6 +576,7 @@ class Services:
     ) -> ItemState:
         if status not in self.statuses:
             raise VerifyError(f"Unknown status {status!r}; use one of: {', '.join(self.statuses)}.")
+        self.require_verdict(actor, item_id, status)
         if not rationale or not rationale.strip():
             raise VerifyError("A verdict needs a rationale: say why, for the record.")
         links = [link.strip() for link in evidence_links if link and link.strip()]
@@ -585,6 +593,7 @@ class Services:
 
     def add_note(self, item_id: int, text: str, *, actor: str, expected_version: int | None = None) -> ItemState:
         """A free note on the record, e.g. the claim that came with a second copy of the same file."""
+        self.require(actor, Action.NOTE)
         if not text or not text.strip():
             raise VerifyError("A note cannot be empty.")
         return self.store.apply_editorial(
@@ -608,6 +617,7 @@ class Services:
 
         from verify.store import schema as _schema
 
+        self.require(actor, Action.CLAIM)
         item = self.store.item(item_id)
         unknown = set(changes) - set(self.CLAIM_FIELDS)
         if unknown:
@@ -678,6 +688,7 @@ class Services:
     def import_hashes(self, path: Path, *, bank: str, actor: str) -> ImportResult:
         """Load a partner's hash list into a bank: all of it in one attributed event, or nothing."""
         actor = require_actor(actor)
+        self.require(actor, Action.UPLOAD)
         path = Path(path)
         try:
             size = path.stat().st_size
@@ -718,7 +729,141 @@ class Services:
 
     def record_export(self, item_id: int | None, what: str, *, actor: str) -> Event:
         """Exports leave the desk: the log says who took what out, and when."""
+        self.require(actor, Action.READ)
         return self.store.append_event(item_id, require_actor(actor), "exported", {"what": what})
+
+    # -- roles (issue 17): who may do what; every change above asks ``require`` first ----------
+
+    @property
+    def open_statuses(self) -> tuple[str, ...]:
+        """Statuses a reporter may set: the built-in open ones that this desk's list has."""
+        from verify import roles
+
+        return tuple(s for s in self.statuses if s in roles.OPEN_STATUSES)
+
+    @property
+    def default_role(self) -> Role:
+        from verify import roles
+
+        return roles.parse_role(self.settings.default_role or "viewer")
+
+    def roles_in_use(self) -> bool:
+        """False on a desk where no role was ever granted: the single-user default, everyone admin."""
+        from verify.store import roles as role_store
+
+        return role_store.any_grants(self.store)
+
+    def role_of(self, name: str | None) -> Role:
+        """A person's role: their latest grant, else the desk's default (admin while no roles exist)."""
+        from verify.store import roles as role_store
+
+        who = (name or "").strip()
+        if not role_store.any_grants(self.store):
+            return Role.ADMIN
+        grant = role_store.latest_grant(self.store, _CONTROL.sub(" ", who)[:200]) if who else None
+        return Role(grant.role) if grant else self.default_role
+
+    def can(self, actor: str | None, action: Action) -> bool:
+        """Whether ``actor`` may do ``action`` now (the workbench greys out what this says no to)."""
+        from verify import roles
+
+        if not (actor or "").strip():
+            return False
+        return roles.allows(self.role_of(actor), action, viewer_reveal=self.settings.viewer_reveal)
+
+    def require(self, actor: str | None, action: Action, *, detail: str | None = None) -> None:
+        """Refuse, before anything is read or written, what ``actor``'s role does not allow.
+
+        Raises ``NotAllowed`` with a sentence naming the person, their role and the role needed.
+        """
+        from verify import roles
+
+        name = require_actor(actor)
+        role = self.role_of(name)
+        if not roles.allows(role, action, viewer_reveal=self.settings.viewer_reveal):
+            raise NotAllowed(roles.refusal(name, role, action, viewer_reveal=self.settings.viewer_reveal, detail=detail))
+
+    def verdict_action(self, item_id: int | None, status: str) -> Action:
+        """What setting ``status`` on an item needs: DECIDE for a decisive status or a decided item."""
+        from verify import roles
+
+        current = self.store.state(item_id, self.statuses[0]).status if item_id is not None else None
+        return roles.verdict_action(status, current, self.open_statuses)
+
+    def require_verdict(self, actor: str | None, item_id: int | None, status: str) -> None:
+        from verify import roles
+
+        action = self.verdict_action(item_id, status)
+        detail = None
+        if action is Action.DECIDE:
+            detail = f"setting {status!r}" if roles.is_decisive(status, self.open_statuses) else "reopening a decided item"
+        self.require(actor, action, detail=detail)
+
+    def grant_role(self, name: str, role: Role | str, *, actor: str, reason: str | None = None) -> Role:
+        """Give ``name`` a role, recorded as an attributed ``role_granted`` event.
+
+        Only an admin may grant, except on a desk with no grants yet: that first grant is made by
+        its operator, who becomes admin with it (recorded first, so the desk is never left without
+        one). The last admin cannot take admin away from themselves or anyone else.
+        """
+        from verify import roles
+        from verify.store import roles as role_store
+
+        who = require_actor(actor)
+        target = require_actor(name)
+        new = roles.parse_role(role) if isinstance(role, str) else Role(role)
+        note = (_CONTROL.sub(" ", reason).strip()[:1000] or None) if reason else None
+        if self.roles_in_use():
+            self.require(who, Action.ADMIN, detail="assigning roles")
+
+        def decide(conn, existing: bool) -> list[tuple[str, str, str, str | None]]:  # type: ignore[no-untyped-def]
+            rows: list[tuple[str, str, str, str | None]] = []
+            if not existing:
+                if who == target and new is not Role.ADMIN:
+                    raise NotAllowed(
+                        f"The first role grant on this desk makes its operator ({who}) admin; "
+                        "grant yourself admin first, or grant someone else a role."
+                    )
+                if who != target:
+                    rows.append((who, Role.ADMIN.value, who, "the first role grant on this desk: its operator is admin"))
+            else:
+                if (role_store.latest_in(conn, who) or self.default_role.value) != Role.ADMIN.value:  # changed meanwhile
+                    raise NotAllowed(roles.refusal(who, self.role_of(who), Action.ADMIN, detail="assigning roles"))
+                admins = role_store.admins_in(conn)
+                if new is not Role.ADMIN and admins == {target}:
+                    raise NotAllowed(f"{target} is the last admin of this desk; make someone else admin first.")
+            rows.append((target, new.value, who, note))
+            return rows
+
+        role_store.append_grants(self.store, decide)
+        return new
+
+    def apply_signed_in_role(self, name: str, role: Role, *, source: str = "oidc") -> bool:
+        """The role the organisation's sign-in says a person has; recorded when it changes.
+
+        The identity provider is the authority here (the desk was configured to trust it), so no
+        admin grants this: the grant is attributed to ``source``. Returns whether a grant was written.
+        """
+        from verify.store import roles as role_store
+
+        target = require_actor(name)
+        new = Role(role)
+
+        def decide(conn, existing: bool) -> list[tuple[str, str, str, str | None]]:  # type: ignore[no-untyped-def]
+            if existing and role_store.latest_in(conn, target) == new.value:
+                return []
+            return [(target, new.value, source, f"role from the sign-in claim ({source})")]
+
+        return bool(role_store.append_grants(self.store, decide))
+
+    def list_roles(self) -> list[dict[str, object]]:
+        """Everyone's current role with who gave it and when (the admin page, ``verify role list``)."""
+        from verify.store import roles as role_store
+
+        return [
+            {"name": g.name, "role": g.role, "granted_by": g.granted_by, "at": g.at, "reason": g.reason}
+            for g in role_store.current_roles(self.store)
+        ]
 
 
     # -- links (issue 14): fetch a post's media with its provenance, import captures ------------

@@ -103,6 +103,47 @@ def _v14_links(conn: Connection) -> None:
         f"provenance TEXT NOT NULL, fetched_at VARCHAR(40) NOT NULL, fetched_by TEXT NOT NULL, event_id {id_type} REFERENCES event(id))"
     )
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_item_link_item ON item_link (item_id)")
+def _v17_roles(conn: Connection) -> None:
+    """Role grants (issue 17): appended, never changed; a person's role is their latest grant.
+
+    Each row points at the ``role_granted`` event in the hash chain that records the same grant,
+    so the audit trail holds who gave whom which role, and the table is only the fast lookup.
+    """
+    pg = conn.dialect.name == "postgresql"
+    big = "BIGINT" if pg else "INTEGER"
+    serial = "BIGSERIAL PRIMARY KEY" if pg else "INTEGER NOT NULL PRIMARY KEY"
+    conn.exec_driver_sql(
+        f"CREATE TABLE IF NOT EXISTS role_grant (id {serial}, name TEXT NOT NULL, role VARCHAR(16) NOT NULL, "
+        f"granted_by TEXT NOT NULL, at VARCHAR(40) NOT NULL, reason TEXT, event_id {big} NOT NULL REFERENCES event (id))"
+    )
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_role_grant_name ON role_grant (name)")
+    if pg:
+        conn.exec_driver_sql(
+            "CREATE OR REPLACE FUNCTION verify_role_grant_append_only() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION 'role grants are append-only'; END; $$ LANGUAGE plpgsql"
+        )
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS role_grant_no_update ON role_grant")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER role_grant_no_update BEFORE UPDATE OR DELETE ON role_grant "
+            "FOR EACH ROW EXECUTE FUNCTION verify_role_grant_append_only()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER IF NOT EXISTS role_grant_no_{verb.lower()} BEFORE {verb} ON role_grant "
+                "BEGIN SELECT RAISE(ABORT, 'role grants are append-only'); END"
+            )
+
+
+def _v1702_api_tokens(conn: Connection) -> None:
+    """API tokens (issue 17, part 3): a public id (the token's prefix, the lookup key) and an argon2
+    hash of the secret; never the token itself. Revoked rows stay (who revoked, when)."""
+    conn.exec_driver_sql(
+        "CREATE TABLE IF NOT EXISTS api_token (id VARCHAR(32) NOT NULL PRIMARY KEY, name TEXT NOT NULL, "
+        "role VARCHAR(16) NOT NULL, secret_hash TEXT NOT NULL, created_at VARCHAR(40) NOT NULL, "
+        "created_by TEXT NOT NULL, revoked_at VARCHAR(40), revoked_by TEXT)"
+    )
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_api_token_name ON api_token (name)")
 
 
 MIGRATIONS: list[tuple[int, str, Step]] = [
@@ -110,7 +151,9 @@ MIGRATIONS: list[tuple[int, str, Step]] = [
     (12, "hash banks: partners' PDQ lists (hashes without originals)", _v12_hash_banks),
     (14, "links: item_link (the URL, published time and basis, capture of each fetched or imported item)", _v14_links),
     (15, "inbox text search (FTS5 / tsvector), indexes for the flagged and lacking-fingerprint lists, archive keypoints", _v15_search),
+    (17, "roles: appended role grants (role_grant), each recorded in the event chain", _v17_roles),
     (18, "text read in pictures: item_text, text_term", _v18_text),
+    (1702, "API tokens: public id and argon2 hash of the secret (api_token)", _v1702_api_tokens),
 ]
 
 

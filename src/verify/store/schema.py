@@ -160,3 +160,34 @@ bank_entry = Table(
     Column("event_id", Id, ForeignKey("event.id"), nullable=False),
 )
 Index("ix_bank_entry_bank", bank_entry.c.bank_id)
+
+# -- roles (issue 17, migration 17): who may do what, as appended, attributed grants ----------------
+
+role_grant = Table(
+    "role_grant",
+    metadata_obj,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("granted_by", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("reason", Text),
+    Column("event_id", Id, ForeignKey("event.id"), nullable=False),
+)
+Index("ix_role_grant_name", role_grant.c.name)
+
+# -- API tokens (issue 17, migration 1702): the token's public id and an argon2 hash of its secret --
+
+api_token = Table(
+    "api_token",
+    metadata_obj,
+    Column("id", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("revoked_at", String(40)),
+    Column("revoked_by", Text),
+)
+Index("ix_api_token_name", api_token.c.name)

@@ -31,8 +31,19 @@ def revealed() -> set[int]:
     return st.session_state.setdefault(REVEALED_KEY, set())
 
 
+def may_reveal() -> bool:
+    """Whether this person may unblur flagged media (viewers only when the desk allows it)."""
+    from verify.roles import Action
+    from verify.ui import access
+
+    try:
+        return access.can(Action.REVEAL)
+    except Exception:  # no store yet: the careful answer
+        return False
+
+
 def is_blurred(item_id: int, warnings: object) -> bool:
-    return bool(warnings) and item_id not in revealed()
+    return bool(warnings) and (item_id not in revealed() or not may_reveal())
 
 
 def reveal_controls(item: MediaItem, state: ItemState, key: str, inherited: tuple[str, ...] = ()) -> None:
@@ -49,6 +60,14 @@ def reveal_controls(item: MediaItem, state: ItemState, key: str, inherited: tupl
     else:
         labels = ", ".join(warning_label(c) for c in inherited)
         what = f"A matching item carries a content warning ({labels}); blurred as a precaution."
+    if not may_reveal():
+        from verify.roles import Action
+        from verify.ui import access
+
+        st.warning(f"{what} The picture stays blurred.", icon=":material/warning:")
+        st.button("Reveal", key=f"reveal_{key}_{item.id}", disabled=True, help=access.why_not(Action.REVEAL))
+        st.caption(access.why_not(Action.REVEAL))
+        return
     if item.id in revealed():
         st.warning(f"{what} Shown because you chose Reveal.", icon=":material/warning:")
         if st.button("Blur again", key=f"blur_{key}_{item.id}"):

@@ -3,7 +3,8 @@
 Three ways, strongest first:
 1. OIDC through ``st.login`` when ``[auth]`` is configured in ``.streamlit/secrets.toml``;
 2. a header set by a trusted reverse proxy (``VERIFY_TRUSTED_HEADER``, e.g. ``X-Forwarded-User``),
-   only when the proxy is the sole way in;
+   believed only on connections from the proxy's own address (``VERIFY_TRUSTED_PROXY``, default
+   loopback): anyone else who reaches the port is refused, whatever headers they send;
 3. otherwise the name the editor gives on first visit, kept for the browser session.
 
 Keeping the given name: Streamlit's session state ends with the page (a reload is a new session),
@@ -86,6 +87,103 @@ def _logged_in() -> bool:
         return False
 
 
+#: Where the trusted proxy connects from when VERIFY_TRUSTED_PROXY is unset: this machine.
+DEFAULT_PROXIES = "127.0.0.1,::1"
+
+
+def peer_address() -> str | None:
+    """The address of the connection this page runs for (the TCP peer of the websocket).
+
+    Streamlit reports loopback (``127.0.0.1``, ``::1``) as ``None``; that is given back as
+    ``127.0.0.1``. With no browser connection at all (AppTest, bare mode) also ``127.0.0.1``:
+    only a local process can run the script without a socket. ``verify.ui.launch`` turns off the
+    web server's own X-Forwarded-For rewriting, so this is the proxy itself, never what a
+    client claims.
+    """
+    try:
+        ip = st.context.ip_address
+    except Exception:
+        ip = None
+    return str(ip) if isinstance(ip, str) and ip else "127.0.0.1"
+
+
+def proxy_allows(peer: str | None, trusted: str | None) -> bool:
+    """Whether ``peer`` is one of the trusted proxy addresses (IPs or networks, comma-separated)."""
+    import ipaddress
+
+    if not peer:
+        return False
+    try:
+        address = ipaddress.ip_address(peer.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for part in (trusted or DEFAULT_PROXIES).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if address in ipaddress.ip_network(part, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _forwarding_rewrite_on() -> bool:
+    """Whether the web server may have replaced a loopback peer's address with X-Forwarded-For.
+
+    Uvicorn (under Streamlit) does so for peers in ``FORWARDED_ALLOW_IPS`` (default loopback);
+    ``verify.ui.launch`` sets it to ``none``. A plain ``streamlit run`` leaves it on.
+    """
+    import os
+
+    value = os.environ.get("FORWARDED_ALLOW_IPS")
+    return value is None or value.strip().lower() not in ("", "none")
+
+
+def header_refused() -> str | None:
+    """Why a header-mode request is not believed (it did not come through the proxy), or None."""
+    if method() != "header":
+        return None
+    try:
+        forwarded = st.context.headers.get("X-Forwarded-For")
+    except Exception:
+        forwarded = None
+    if forwarded and _forwarding_rewrite_on():
+        # The address seen may be what the request claims, not who connected: fail closed.
+        return ("This workbench cannot tell whether this request came through its proxy: the web server trusts "
+                "X-Forwarded-For. Start it with 'python3 app.py' (or set FORWARDED_ALLOW_IPS=none), or ask your administrator.")
+    peer = peer_address()
+    if proxy_allows(peer, settings().trusted_proxy):
+        return None
+    return (f"This workbench accepts sign-in only through its reverse proxy; this connection came from {peer}, "
+            "which is not the proxy's address. Use the desk's address, or ask your administrator.")
+
+
+def _apply_signed_in_role(name: str) -> None:
+    """Record the role the identity provider's groups claim maps to, once per session and change."""
+    from verify import roles
+    from verify.ui.resources import services
+
+    s = settings()
+    if not s.oidc_role_map:
+        return
+    try:
+        claim = st.user.get(s.oidc_role_claim or "groups")
+    except Exception:
+        return
+    role = roles.role_from_claim(claim, roles.parse_role_map(s.oidc_role_map))
+    if role is None:
+        return
+    key = f"{name}\n{role.value}"
+    if st.session_state.get("_oidc_role_applied") == key:
+        return
+    services().apply_signed_in_role(name, role, source="oidc")
+    st.session_state["_oidc_role_applied"] = key
+
+
 def method() -> str:
     if _oidc_configured():
         return "oidc"
@@ -103,9 +201,13 @@ def current() -> str | None:
         for key in ("email", "preferred_username", "name", "sub"):
             value = st.user.get(key)
             if value:
-                return require_actor(str(value))
+                name = require_actor(str(value))
+                _apply_signed_in_role(name)
+                return name
         return None
     if how == "header":
+        if header_refused():
+            return None
         value = st.context.headers.get(settings().trusted_header or "")
         return require_actor(value) if value and value.strip() else None
     name = st.session_state.get(NAME_KEY)
@@ -129,7 +231,8 @@ def require() -> str:
             st.login()
         st.stop()
     if how == "header":
-        st.error("Your sign-in did not reach the workbench (the trusted proxy sent no user). Ask your administrator.")
+        refused = header_refused()
+        st.error(refused or "Your sign-in did not reach the workbench (the trusted proxy sent no user). Ask your administrator.")
         st.stop()
     st.write("Who is working? Every warning and verdict you record carries your name.")
     if st.session_state.get(FORGET_KEY):

@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> None:
     port = os.environ.get("VERIFY_PORT", "8501")
     address = os.environ.get("VERIFY_ADDRESS", "127.0.0.1")
     print(f"verify: starting the workbench at http://{address}:{port}/", flush=True)
+    # The web server would otherwise replace a loopback peer's address with what its
+    # X-Forwarded-For header says: the trusted-header check must see the proxy itself.
+    os.environ.setdefault("FORWARDED_ALLOW_IPS", "none")
     from streamlit.web import cli as stcli
 
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), "--server.port", port, "--server.address", address, *args]

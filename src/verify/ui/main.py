@@ -14,7 +14,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 
 from verify.errors import VerifyError
-from verify.ui import identity, nav
+from verify.ui import access, identity, nav
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ def run() -> None:
         current = st.navigation(list(pages.values()), position="sidebar" if known else "hidden", expanded=True)
         identity.require()
         identity.sidebar()
+        access.sidebar_role()
         current.run()
     except VerifyError as exc:
         st.error(str(exc))

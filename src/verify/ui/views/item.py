@@ -139,10 +139,16 @@ def correct_claim(item, state) -> None:  # type: ignore[no-untyped-def]
     from verify.errors import Conflict, VerifyError
     from verify.ui import identity
 
+    from verify.roles import Action
+    from verify.ui import access
+
     expected = components.seen_version(item.id, state)
     flash = st.session_state.pop("claim_flash", None)
     if flash:
         st.success(flash)
+    if not access.can(Action.CLAIM):
+        st.caption(access.why_not(Action.CLAIM))
+        return
     with st.expander("Correct the claim", expanded=False), st.form(f"claim_{item.id}"):
         source = st.text_input("Source (who sent it)", value=item.source or "", max_chars=500)
         contact = st.text_input("How to reach them", value=item.source_contact or "", max_chars=500)

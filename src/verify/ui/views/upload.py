@@ -131,6 +131,11 @@ def _ingest_one(f, claim: Claim, origin: str, actor: str) -> dict:  # type: igno
 def render() -> None:
     actor = identity.require()
     st.title("Upload")
+    from verify.roles import Action
+    from verify.ui import access
+
+    if not access.gate(Action.UPLOAD):
+        return
     st.write("Drop the photos and videos you received, and say what came with them. Each file is checked on its own.")
     with st.form("upload_form", clear_on_submit=False):
         pick, paste = st.columns(2)

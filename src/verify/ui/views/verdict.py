@@ -12,7 +12,7 @@ import streamlit as st
 
 from verify.errors import Conflict, VerifyError
 from verify.report import describe_event, status_label
-from verify.ui import components, identity
+from verify.ui import access, components, identity
 from verify.ui.resources import services
 from verify.ui.views.matching import match_outcome
 
@@ -63,16 +63,22 @@ def render() -> None:
         else:
             st.text("No verdict yet: the item is unverified.")
         st.markdown("#### Record a verdict")
-        statuses = list(svc.statuses)
+        statuses, limits = access.statuses_for(state.status)
         form = f"verdict_{item_id}"
-        with st.form(f"verdict_form_{item_id}", clear_on_submit=False):
-            status = st.selectbox("Status", statuses, format_func=status_label, key=components.form_key(form, f"verdict_status_{item_id}"),
-                                  index=statuses.index(state.status) if state.status in statuses else 0)
-            rationale = st.text_area("Rationale (required): why, for the record",
-                                     key=components.form_key(form, f"verdict_rationale_{item_id}"), max_chars=20000)
-            links = st.text_area("Evidence links, one per line", key=components.form_key(form, f"verdict_links_{item_id}"),
-                                 max_chars=20000)
-            submitted = st.form_submit_button("Record verdict", type="primary")
+        if not statuses:
+            st.info(limits or "You cannot record a verdict here.", icon=":material/lock:")
+        elif limits:
+            st.caption(limits)
+        submitted = False
+        if statuses:
+            with st.form(f"verdict_form_{item_id}", clear_on_submit=False):
+                status = st.selectbox("Status", statuses, format_func=status_label, key=components.form_key(form, f"verdict_status_{item_id}"),
+                                      index=statuses.index(state.status) if state.status in statuses else 0)
+                rationale = st.text_area("Rationale (required): why, for the record",
+                                         key=components.form_key(form, f"verdict_rationale_{item_id}"), max_chars=20000)
+                links = st.text_area("Evidence links, one per line", key=components.form_key(form, f"verdict_links_{item_id}"),
+                                     max_chars=20000)
+                submitted = st.form_submit_button("Record verdict", type="primary")
         if submitted:
             evidence = [line.strip() for line in (links or "").splitlines() if line.strip()]
             if _same_as_current(state, status, rationale, evidence):

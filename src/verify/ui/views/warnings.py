@@ -12,7 +12,8 @@ from verify.errors import Conflict, VerifyError
 from verify.matching import MatchOutcome
 from verify.models import WARNING_CATEGORIES, ItemState
 from verify.report import warning_label
-from verify.ui import components, identity
+from verify.roles import Action
+from verify.ui import access, components, identity
 from verify.ui.resources import services
 from verify.ui.views.matching import item_label, match_outcome
 
@@ -37,6 +38,8 @@ def _apply(action, item_id: int, state: ItemState, **kwargs) -> bool:  # type: i
 
 def suggest_warnings(item_id: int, outcome: MatchOutcome, state: ItemState, *, key: str) -> None:
     """Offer the warnings that matched items carry and this item does not."""
+    if not access.can(Action.WARN):
+        return
     svc = services()
     have = {w.category for w in state.warnings}
     query = svc.store.item(item_id)
@@ -75,6 +78,7 @@ def render() -> None:
         components.show_media(item, state, key="warnings", max_side=640,
                               inherited=components.inherited_warnings(state, match_outcome(item_id)))
     with right:
+        allowed = access.can(Action.WARN)
         st.markdown("#### Current warnings")
         if not state.warnings:
             st.text("None.")
@@ -85,6 +89,8 @@ def render() -> None:
                 if w.note:
                     lines.append(f"Note: {w.note}")
                 st.text("\n".join(lines))
+                if not allowed:
+                    continue
                 reason = st.text_input("Reason for removing (optional)", key=f"rm_reason_{item_id}_{w.category}", max_chars=500)
                 if st.button(f"Remove {warning_label(w.category)}", key=f"rm_{item_id}_{w.category}"):
                     if _apply(svc.remove_warning, item_id, state, category=w.category, reason=(reason or "").strip() or None):
@@ -92,6 +98,8 @@ def render() -> None:
                         st.rerun()
         suggest_warnings(item_id, match_outcome(item_id), state, key="warnings")
         st.markdown("#### Add a warning")
+        if not access.gate(Action.WARN):
+            return
         form = f"warnings_{item_id}"
         with st.form(f"add_warning_{item_id}", clear_on_submit=False):
             categories = st.multiselect("Categories", list(WARNING_CATEGORIES), format_func=warning_label,
