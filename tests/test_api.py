@@ -415,3 +415,28 @@ def subprocess_stdout() -> int:
     import subprocess
 
     return subprocess.STDOUT
+
+
+def test_fetch_link_through_the_api(settings: Settings, tmp_path: Path) -> None:
+    """POST /v1/links fetches the post (loopback server) and answers with the provenance; a viewer is refused."""
+    from dataclasses import replace
+
+    from linkserver import LinkServer
+
+    with LinkServer(tmp_path / "srv") as server:
+        desk = Desk(replace(settings, fetch_allow_local=True, fetch_timeout_s=20.0))
+        try:
+            refused = desk.client.post("/v1/links", headers=desk.h("viewer"), json={"url": server.url("/post")})
+            is_problem(refused, 403)
+            r = desk.client.post("/v1/links", headers=desk.h("reporter"), json={"url": server.url("/post"), "source": "tipline"})
+            assert r.status_code == 201, r.text
+            body = r.json()
+            assert body["published_at"].startswith("2021-03-04") and body["published_at_basis"] == "page"
+            assert body["title"] == "Flood in the old town"
+            assert len(body["items"]) == 1 and body["items"][0]["item"]["kind"] == "video"
+            history = desk.client.get(f"/v1/items/{body['items'][0]['item']['id']}/events", headers=desk.h("viewer")).json()
+            assert any(e["kind"] == "fetched" and e["actor"] == "tipline" for e in history["events"]), history
+            missing = desk.client.post("/v1/links", headers=desk.h("reporter"), json={"url": server.url("/missing")})
+            is_problem(missing, 422)
+        finally:
+            desk.close()

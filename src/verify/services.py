@@ -876,6 +876,7 @@ class Services:
         """
         from verify import linkdesk
 
+        self.require(actor, Action.UPLOAD, detail="fetching links")
         return linkdesk.fetch_link(self, url, origin=origin, source=source, actor=require_actor(actor), with_matches=with_matches)
 
     def import_capture(self, path: Path, *, origin: Origin = "archive", source: str | None = None, actor: str,
@@ -883,6 +884,7 @@ class Services:
         """Import captures made elsewhere (yt-dlp folders, WACZ, WARC): one result per capture."""
         from verify import linkdesk
 
+        self.require(actor, Action.UPLOAD, detail="importing captures")
         return linkdesk.import_capture(self, Path(path), origin=origin, source=source, actor=require_actor(actor),
                                        with_matches=with_matches)  # fmt: skip
 

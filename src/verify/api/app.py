@@ -297,15 +297,24 @@ def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
 
     # Documented only once the links issue gives Services a fetch_link; until then a 501 problem.
     @app.post("/v1/links", tags=["items"], status_code=201, openapi_extra=JSON_BODY, include_in_schema=hasattr(svc, "fetch_link"),
-              responses=problems.responses(415, 501), summary="Fetch a link and store what it shows")  # fmt: skip
+              responses=problems.responses(415, 422, 501), summary="Fetch a link and store what it shows")  # fmt: skip
     def fetch_link(who: Who, body: LinkIn) -> Response:
         fetch = getattr(svc, "fetch_link", None)
         if fetch is None:
             return problems.problem(501, "Fetching links is not built on this desk yet: download the file and upload it with POST /v1/items.",
                                     slug="not-built")  # fmt: skip
-        result = fetch(clean_text(body.url, 4000), actor=who.name)
-        item = getattr(result, "item", result)
-        return JSON({"created": bool(getattr(result, "created", True)), "item": item_json(item)}, status_code=201)
+        result = fetch(clean_text(body.url, 4000), source=clean_text(body.source, 2000), actor=who.name)
+        if result.error or result.provenance is None:
+            return problems.problem(422, result.error or "Nothing could be fetched from this link.", slug="link-failed")
+        prov = result.provenance
+        items = [{"created": li.created, "media_url": li.media_url, "item": item_json(li.item)} for li in result.items]
+        body_out = {
+            "url": result.url, "final_url": prov.final_url, "platform": prov.platform, "title": prov.title,
+            "uploader": prov.uploader, "published_at": prov.published_at, "published_at_basis": prov.published_at_basis,
+            "capture": {"sha256": prov.capture_sha256, "format": prov.capture_format} if prov.capture_sha256 else None,
+            "items": items,
+        }  # fmt: skip
+        return JSON(body_out, status_code=201 if any(li.created for li in result.items) else 200)
 
     @app.get("/v1/items", tags=["items"], summary="List items, newest first, with filters")
     def list_items(
