@@ -332,3 +332,51 @@ def test_item_page_and_report_show_the_text_as_text(sqlite_settings, engine, mon
         svc.close()
         st.cache_resource.clear()
         st.cache_data.clear()
+
+
+def test_backfill_reads_items_stored_unread_once_and_resumably(settings, engine):
+    """Items stored while text reading was off get their text later: searchable, in the metadata,
+    shared-text terms written; a text-free picture is marked read and not read again."""
+    from dataclasses import replace
+
+    from verify.services import Services
+    from verify.store import ItemFilter
+
+    off = Services(replace(settings, ocr=False))
+    try:
+        post = off.ingest_bytes(png_bytes(screenshot(["@backfill_news posted on 3 May 2014", "Shelling near the old bridge"])), filename="p.png", actor="A").item
+        blank = off.ingest_bytes(png_bytes(Image.new("RGB", (640, 480), (90, 140, 200))), filename="b.png", actor="A").item
+        third = off.ingest_bytes(png_bytes(screenshot(["Third post about the bridge"])), filename="t.png", actor="A").item
+        assert off.store.metadata(post.id).text is None
+        assert [i for i, _s, _k in off.store.items_lacking_text()] == [post.id, blank.id, third.id]
+    finally:
+        off.close()
+    svc = Services(replace(settings, ocr=True))
+    try:
+        seen: list[tuple[int, str | None]] = []
+        assert svc.backfill_text(lambda i, e: seen.append((i, e)), limit=2) == (2, 1, 0)  # bounded run
+        assert seen == [(post.id, None), (blank.id, None)]
+        assert [i for i, _s, _k in svc.store.items_lacking_text()] == [third.id]  # resumes here
+        assert svc.backfill_text() == (1, 1, 0)
+        assert svc.backfill_text() == (0, 0, 0)  # nothing read twice, the blank picture included
+        lines = [ln["text"] for ln in svc.store.metadata(post.id).text["lines"]]
+        assert any("@backfill_news" in ln for ln in lines), lines
+        assert svc.store.metadata(blank.id).text["lines"] == []
+        assert [it.id for it, _s, _w in svc.list_items(ItemFilter(text="old bridge"))] == [post.id]
+        assert "handle:@backfill_news" in svc.store.text_terms(post.id)
+    finally:
+        svc.close()
+
+
+def test_backfill_cli_says_off_and_reports_progress(tmp_path, engine):
+    env = {"VERIFY_DATA_DIR": str(tmp_path / "d"), "VERIFY_OCR": "0"}
+    shot = tmp_path / "s.png"
+    shot.write_bytes(png_bytes(screenshot(["@cli_backfill 9 June 2016"])))
+    assert _cli("index", str(shot), env=env).returncode == 0
+    state = json.loads(_cli("text", "--json", env=env).stdout)
+    assert state["unread"] == 1 and state["engine_on"] is False
+    refused = _cli("text", "--backfill", env=env)
+    assert refused.returncode == 2 and "off" in refused.stderr
+    done = _cli("text", "--backfill", "--json", env={**env, "VERIFY_OCR": "1"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"read": 1, "with_text": 1, "failed": 0, "unread": 0, "failures": []}
