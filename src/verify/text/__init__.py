@@ -107,7 +107,7 @@ def read_picture(picture: Image.Image, status: _engine.EngineStatus, *, time_s: 
     todo = [r for r in regions.find_regions(gray) if not any(_covered(r, b) > 0.3 for b in sure)]
     # Lines the page pass read unsurely are read again, cut out and cleaned (outlined captions).
     todo += [regions.Region(*ln.box, 0.0) for ln in page if ln.confidence < RELIABLE]
-    placed = read_cut_out(gray, todo, status)
+    placed = read_cut_out(gray, todo, status, retry=flat)
     found = [ln for ln in assemble(placed, min_confidence=0.7) if sum(ch.isalnum() for ch in ln.text) >= 3]
     marks: list[Line] = []
     if not flat:  # a photo: what was laid over it (a screenshot's text is read above)
@@ -179,19 +179,22 @@ def _dedupe(lines: list[Line]) -> list[Line]:
 
 
 #: Sizes (px) a cut-out line is read at: Tesseract's line finder drops some lines at one text
-#: height and reads them at another, so a line that gave no words is read once more, bigger.
-SHEET_HEIGHTS = (regions.LINE_HEIGHT, 72)
+#: height and reads them at another, so a line that gave no words is read again, smaller then bigger.
+SHEET_HEIGHTS = (regions.LINE_HEIGHT, 34, 72)
 
 
-def read_cut_out(gray: np.ndarray, todo: list[regions.Region], status: _engine.EngineStatus, *, psm: int = 6) -> list[Word]:
+def read_cut_out(
+    gray: np.ndarray, todo: list[regions.Region], status: _engine.EngineStatus, *, psm: int = 6, retry: bool = True
+) -> list[Word]:
     """The words of cut-out lines, read on one clean sheet (boxes in ``gray``'s pixels).
 
-    Lines that gave no words are read again at the next of ``SHEET_HEIGHTS`` (one more engine
-    call at most, only when some line came back empty).
+    With ``retry``, lines that gave no words are read again at the next of ``SHEET_HEIGHTS``
+    (two more engine calls at most, each only when some line came back empty). Off for the
+    text-like lines found in a photo's texture, most of which are rightly empty.
     """
     placed: list[Word] = []
     remaining = list(todo)
-    for attempt, height in enumerate(SHEET_HEIGHTS):
+    for attempt, height in enumerate(SHEET_HEIGHTS if retry else SHEET_HEIGHTS[:1]):
         cut = regions.sheet(gray, remaining, line_height=height, sort=False)
         if cut is None:
             break
@@ -208,6 +211,8 @@ def read_cut_out(gray: np.ndarray, todo: list[regions.Region], status: _engine.E
 
 
 _WESTERN_NUMBER = re.compile(r"[0-9][0-9/:.,\-]*")
+#: Numbers re-read per picture at most (a table of figures is not a caption).
+MAX_NUMBERS = 40
 
 
 def reread_numbers(gray: np.ndarray, words: list[Word], status: _engine.EngineStatus) -> list[Word]:
@@ -217,29 +222,27 @@ def reread_numbers(gray: np.ndarray, words: list[Word], status: _engine.EngineSt
     run ("11 كانون الثاني" comes back as "1 كانون الثاني", "19" as "9"): the day of a date is
     lost. Each such number (Western digits; Arabic-Indic ones are left as read) is cut out
     between its neighbours and read with ``eng`` alone on one sheet; the new reading replaces
-    the old only when it is a number with at least as many digits. One engine call, only when an
-    Arabic line holds a number.
+    the old only when it is a number with as many digits or one more. One engine call, only when
+    an Arabic line holds a number.
     """
     if "eng" not in status.languages or len(status.languages) < 2:
         return words
-    lines: dict[tuple[int, ...], list[Word]] = {}
-    for w in words:
-        lines.setdefault(w.line_key, []).append(w)
     targets: list[tuple[Word, regions.Region]] = []
-    h_img, w_img = gray.shape
-    for group in lines.values():
-        if direction(" ".join(w.text for w in group if direction(w.text) != "neutral")) != "rtl":
+    _h_img, w_img = gray.shape
+    numbers = [w for w in words if w.h >= 4 and _WESTERN_NUMBER.fullmatch(w.text.strip())]
+    for w in numbers[:MAX_NUMBERS]:
+        # The words of its row (the sparse mode gives each word a block of its own, so rows
+        # are found from the boxes): the number is in an Arabic line when an Arabic word is near.
+        row = [o for o in words if o is not w and min(o.y + o.h, w.y + w.h) - max(o.y, w.y) > 0.5 * min(o.h, w.h)]
+        near = [o for o in row if max(o.x - (w.x + w.w), w.x - (o.x + o.w)) < 4 * max(w.h, o.h)]
+        if not any(direction(o.text) == "rtl" for o in near):
             continue
-        for w in group:
-            if not _WESTERN_NUMBER.fullmatch(w.text.strip()):
-                continue
-            # Widen the box (the engine's box can miss a dropped digit) up to the neighbours.
-            left = max([o.x + o.w for o in group if o is not w and o.x + o.w <= w.x] + [0])
-            right = min([o.x for o in group if o is not w and o.x >= w.x + w.w] + [w_img])
-            x0 = max(left + 1, w.x - w.h // 2)
-            x1 = min(right - 1, w.x + w.w + w.h // 2)
-            if x1 - x0 < 4 or w.h < 4:
-                continue
+        # Widen the box a little (the engine's box can miss a dropped digit), not into a neighbour.
+        left = max([o.x + o.w for o in row if o.x + o.w <= w.x] + [0])
+        right = min([o.x for o in row if o.x >= w.x + w.w] + [w_img])
+        x0 = max(left + 1, w.x - w.h // 4)
+        x1 = min(right - 1, w.x + w.w + w.h // 4)
+        if x1 - x0 >= 4:
             targets.append((w, regions.Region(x0, w.y, x1 - x0, w.h, 0.0)))
     if not targets:
         return words
@@ -252,8 +255,9 @@ def reread_numbers(gray: np.ndarray, words: list[Word], status: _engine.EngineSt
             read.setdefault(band, []).append(found.text.strip())
     better = {}
     for i, (w, _r) in enumerate(targets):
-        new = "".join(read.get(i, []))
-        if _WESTERN_NUMBER.fullmatch(new) and sum(c.isdigit() for c in new) >= sum(c.isdigit() for c in w.text):
+        # Edge marks are the neighbours' glyphs or the box edge read as "(" or "[": dropped.
+        new = re.sub(r"^[^0-9]+|[^0-9]+$", "", "".join(read.get(i, [])))
+        if _WESTERN_NUMBER.fullmatch(new) and 0 <= sum(c.isdigit() for c in new) - sum(c.isdigit() for c in w.text) <= 1:
             better[id(w)] = new
     return [Word(better.get(id(w), w.text), w.confidence, w.x, w.y, w.w, w.h, w.line_key) for w in words]
 
