@@ -118,7 +118,7 @@ def read_picture(picture: Image.Image, status: _engine.EngineStatus, *, time_s: 
         found += read_outlined(rgb_arr, status)
         plain = np.asarray(ImageOps.grayscale(rgb))  # not inverted: overlays are light on the photo
         marks = read_corners(plain, status) + read_diagonal(plain, status)
-    lines = _better_of(page, found + marks)
+    lines = _with_marks(_better_of(page, found), marks)
     out = [_unscale(line, scale, time_s) for line in lines]
     for line, text_line in zip(lines, out):
         if any(line is m or (_same_text(line.text, m.text) and _overlap(list(line.box), list(m.box)) > 0.2) for m in marks):
@@ -279,6 +279,23 @@ def _better_of(page: list[Line], found: list[Line]) -> list[Line]:
             out.append(line)
         elif all(out[i].confidence < line.confidence and line.box[2] >= 0.7 * out[i].box[2] for i in rivals):
             out = [p for i, p in enumerate(out) if i not in rivals] + [line]
+    return sorted(out, key=lambda ln: (ln.box[1], ln.box[0]))
+
+
+def _with_marks(lines: list[Line], marks: list[Line]) -> list[Line]:
+    """Lines with the watermark passes' readings added: a mark that reads a whole handle or
+    address replaces overlapping readings that do not (the page pass often splits "@aleppo24"
+    into "@al" and "leppo24" over a busy corner); otherwise the surer reading stays."""
+    from verify.text.facts import handles, urls
+
+    out = list(lines)
+    for mark in marks:
+        r = regions.Region(*mark.box, 0.0)
+        rivals = [i for i, p in enumerate(out) if _covered(r, p.box) > 0.3 or _covered(regions.Region(*p.box, 0.0), mark.box) > 0.3]
+        names = set(handles(mark.text)) | set(urls(mark.text))
+        whole = bool(names) and not any(names <= set(handles(out[i].text)) | set(urls(out[i].text)) for i in rivals)
+        if not rivals or whole or all(out[i].confidence < mark.confidence for i in rivals):
+            out = [p for i, p in enumerate(out) if i not in rivals] + [mark]
     return sorted(out, key=lambda ln: (ln.box[1], ln.box[0]))
 
 
