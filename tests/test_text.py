@@ -463,3 +463,9 @@ def test_level_text_is_not_taken_for_a_diagonal_mark():
     slanted = np.asarray(tiled_watermark(photo(5, (1080, 720)), "@syria_now24", angle=30.0).convert("L"))
     angles = [diagonal_angle(s) for s in light_strokes(slanted)]
     assert any(a is not None and abs(a - 30) <= 4 for a in angles), angles
+
+
+def test_a_handle_cut_at_its_underscore_is_joined():
+    lines = assemble([w("@idlib_", 0), w("news", 60), w("today", 120)])
+    assert [ln.text for ln in lines] == ["@idlib_news today"]
+    assert handles(lines[0].text) == ["@idlib_news"]

@@ -294,7 +294,8 @@ def _with_marks(lines: list[Line], marks: list[Line]) -> list[Line]:
         rivals = [i for i, p in enumerate(out) if _covered(r, p.box) > 0.3 or _covered(regions.Region(*p.box, 0.0), mark.box) > 0.3]
         names = set(handles(mark.text)) | set(urls(mark.text))
         whole = bool(names) and not any(names <= set(handles(out[i].text)) | set(urls(out[i].text)) for i in rivals)
-        if not rivals or whole or all(out[i].confidence < mark.confidence for i in rivals):
+        surer = all(out[i].confidence < mark.confidence and mark.box[2] >= 0.7 * out[i].box[2] for i in rivals)
+        if not rivals or whole or surer:
             out = [p for i, p in enumerate(out) if i not in rivals] + [mark]
     return sorted(out, key=lambda ln: (ln.box[1], ln.box[0]))
 
