@@ -3,8 +3,8 @@ watermarks in English and Arabic, and how long it takes.
 
 Pictures are drawn here (Pillow with raqm shaping for Arabic) at phone resolution, light and
 dark, at several text sizes, in every Arabic-capable font installed (DejaVu Sans always; Noto
-Sans/Naskh Arabic UI and KACST Office from Debian's fonts-noto-ui-core and fonts-kacst when
-present); Arabic dates are written with Western or Arabic-Indic digits. Styles: phone
+Sans/Naskh Arabic UI from Debian's fonts-noto-ui-core when present); Arabic dates are written with
+Western digits, and in every third picture with Arabic-Indic ones (its own row). Styles: phone
 screenshots, small screenshots (540 px wide, 17 px text: a forwarded thumbnail), a caption band
 over a photo, an outlined meme caption (top or bottom), a handle in a random corner (solid or
 half transparent, with or without a rim), and a handle tiled on a diagonal. The engine reads
@@ -80,15 +80,17 @@ def cases(rng: random.Random, per_style: int):
                 date_line = f"{d} {MONTHS_EN[m - 1]} {y} at {hh:02d}:{mm:02d}"
             else:
                 date_line = f"{d} {MONTHS_AR[m - 1]} {y} الساعة {hh:02d}:{mm:02d}"
-                if i % 3 == 2:  # as many Arabic phones and sites write it
-                    date_line = date_line.translate(ARABIC_INDIC)
+            indic = lang == "ar" and i % 3 == 2
+            if indic:  # as many Arabic phones and sites write it
+                date_line = date_line.translate(ARABIC_INDIC)
             when = (y, m, d)
             dark = i % 2 == 1
             size = rng.choice([28, 34, 40])
             font_path = fonts[i % len(fonts)] if lang == "ar" else None
             lines = [handle, text, date_line]
-            yield lang, "screenshot", lines, screenshot(lines, dark=dark, size=size, arabic_font=font_path), handle, when
-            yield lang, "small screenshot", lines, screenshot(lines, dark=not dark, size=17, width=540, arabic_font=font_path), handle, when
+            shot = "screenshot, Arabic-Indic digits" if indic else "screenshot"
+            yield lang, shot, lines, screenshot(lines, dark=dark, size=size, arabic_font=font_path), handle, when
+            yield lang, "small " + shot, lines, screenshot(lines, dark=not dark, size=17, width=540, arabic_font=font_path), handle, when
             pic = photo(rng.randint(0, 10_000), (1080, 720))
             yield lang, "banner over photo", [text], banner_over(pic, text, size=size), None, None
             where = "top" if i % 2 else "bottom"
@@ -112,7 +114,7 @@ def _cpu() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--per-style", type=int, default=6)
+    ap.add_argument("--per-style", type=int, default=6)  # Arabic-Indic digits: every third
     ap.add_argument("--styles", default="", help="comma-separated styles to run (default: all)")
     args = ap.parse_args()
     import os

@@ -172,8 +172,10 @@ def read_diagonal(gray: np.ndarray, status: _engine.EngineStatus) -> list[Line]:
 def _dedupe(lines: list[Line]) -> list[Line]:
     """One line per distinct text (the surest reading), for marks repeated over a picture."""
     best: list[Line] = []
-    for line in sorted(lines, key=lambda ln: -ln.confidence):
-        if not any(_same_text(line.text, b.text) for b in best):
+    # Longest first, so a fragment of a repeat ("@frees" of "@freesyria") folds into it.
+    for line in sorted(lines, key=lambda ln: (-len(clean(ln.text)), -ln.confidence)):
+        folded = clean(line.text).casefold()
+        if not any(_same_text(line.text, b.text) or folded in clean(b.text).casefold() for b in best):
             best.append(line)
     return best
 
