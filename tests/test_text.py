@@ -469,3 +469,22 @@ def test_a_handle_cut_at_its_underscore_is_joined():
     lines = assemble([w("@idlib_", 0), w("news", 60), w("today", 120)])
     assert [ln.text for ln in lines] == ["@idlib_news today"]
     assert handles(lines[0].text) == ["@idlib_news"]
+
+
+def test_reports_say_which_lines_are_watermarks(sqlite_settings, engine):
+    from dataclasses import replace
+
+    from verify.report import build_report, to_html, to_markdown
+    from verify.services import Services
+
+    svc = Services(replace(sqlite_settings, ocr=True))
+    try:
+        pic = watermark(photo(77, (1080, 720)), "@aleppo24", size=26, corner="tl", opacity=0.5, outline=False)
+        item = svc.ingest_bytes(png_bytes(pic), filename="m.png", actor="A").item
+        report = build_report(svc.inspect(item.id))
+        lines = report["text"]["lines"]
+        assert any(ln["kind"] == "watermark" and "@aleppo24" in ln["text"] for ln in lines), lines
+        for out in (to_markdown(report), to_html(report)):
+            assert "@aleppo24" in out and "watermark" in out
+    finally:
+        svc.close()
