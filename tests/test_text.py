@@ -22,10 +22,10 @@ from PIL import Image
 
 from conftest import skip_or_fail
 from factories import jpeg_bytes, photo, png_bytes
-from text_pictures import banner_over, screenshot, watermark
+from text_pictures import ARABIC_INDIC, banner_over, caption_over, screenshot, tiled_watermark, watermark
 from verify.models import Claim, Metadata
 from verify.text import engine_status, merge_spans, read_picture, TextLine
-from verify.text.facts import dates, handles, urls
+from verify.text.facts import dates, handles, numbers, times, urls
 from verify.text.layout import Word, assemble, clean, order_words
 from verify.text.places import places_in
 from verify.text.terms import index_terms
@@ -332,3 +332,159 @@ def test_item_page_and_report_show_the_text_as_text(sqlite_settings, engine, mon
         svc.close()
         st.cache_resource.clear()
         st.cache_data.clear()
+
+
+def test_backfill_reads_items_stored_unread_once_and_resumably(settings, engine):
+    """Items stored while text reading was off get their text later: searchable, in the metadata,
+    shared-text terms written; a text-free picture is marked read and not read again."""
+    from dataclasses import replace
+
+    from verify.services import Services
+    from verify.store import ItemFilter
+
+    off = Services(replace(settings, ocr=False))
+    try:
+        post = off.ingest_bytes(png_bytes(screenshot(["@backfill_news posted on 3 May 2014", "Shelling near the old bridge"])), filename="p.png", actor="A").item
+        blank = off.ingest_bytes(png_bytes(Image.new("RGB", (640, 480), (90, 140, 200))), filename="b.png", actor="A").item
+        third = off.ingest_bytes(png_bytes(screenshot(["Third post about the bridge"])), filename="t.png", actor="A").item
+        assert off.store.metadata(post.id).text is None
+        assert [i for i, _s, _k in off.store.items_lacking_text()] == [post.id, blank.id, third.id]
+    finally:
+        off.close()
+    svc = Services(replace(settings, ocr=True))
+    try:
+        seen: list[tuple[int, str | None]] = []
+        assert svc.backfill_text(lambda i, e: seen.append((i, e)), limit=2) == (2, 1, 0)  # bounded run
+        assert seen == [(post.id, None), (blank.id, None)]
+        assert [i for i, _s, _k in svc.store.items_lacking_text()] == [third.id]  # resumes here
+        assert svc.backfill_text() == (1, 1, 0)
+        assert svc.backfill_text() == (0, 0, 0)  # nothing read twice, the blank picture included
+        lines = [ln["text"] for ln in svc.store.metadata(post.id).text["lines"]]
+        assert any("@backfill_news" in ln for ln in lines), lines
+        assert svc.store.metadata(blank.id).text["lines"] == []
+        assert [it.id for it, _s, _w in svc.list_items(ItemFilter(text="old bridge"))] == [post.id]
+        assert "handle:@backfill_news" in svc.store.text_terms(post.id)
+    finally:
+        svc.close()
+
+
+def test_backfill_cli_says_off_and_reports_progress(tmp_path, engine):
+    env = {"VERIFY_DATA_DIR": str(tmp_path / "d"), "VERIFY_OCR": "0"}
+    shot = tmp_path / "s.png"
+    shot.write_bytes(png_bytes(screenshot(["@cli_backfill 9 June 2016"])))
+    assert _cli("index", str(shot), env=env).returncode == 0
+    state = json.loads(_cli("text", "--json", env=env).stdout)
+    assert state["unread"] == 1 and state["engine_on"] is False
+    refused = _cli("text", "--backfill", env=env)
+    assert refused.returncode == 2 and "off" in refused.stderr
+    done = _cli("text", "--backfill", "--json", env={**env, "VERIFY_OCR": "1"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"read": 1, "with_text": 1, "failed": 0, "unread": 0, "failures": []}
+
+
+# -- issue 18, second round: Arabic numbers, dropped lines, overlays, watermarks --------------------
+
+
+def test_times_and_numbers_are_normalised_and_the_original_kept():
+    found = times("١٩ آب ٢٠١٩ الساعة ٠٣:٥٨ م / posted 12:30 am / price 7.45")
+    assert [(t.value, t.text) for t in found] == [("15:58", "٠٣:٥٨ م"), ("00:30", "12:30 am")]
+    assert numbers("عدد الضحايا ١٢٣") == ["123"]
+    assert [d.when for d in dates("١٩ آب ٢٠١٩")] == [date(2019, 8, 19)]
+
+
+def test_numbers_in_arabic_lines_keep_their_first_digit(engine):
+    """Tesseract's Arabic model reads "11 كانون الثاني" as "1 كانون الثاني": the day is re-read."""
+    lines = ["قصف على مدينة إدلب صباح اليوم", "11 كانون الثاني 2015 الساعة 18:33", "22 آب 2013"]
+    got = "\n".join(ln.text for ln in read_picture(screenshot(lines, size=28), engine).lines)
+    assert {date(2015, 1, 11), date(2013, 8, 22)} <= {d.when for d in dates(got)}, got
+    assert "18:33" in [t.value for t in times(got)], got
+
+
+def test_an_arabic_line_the_engine_drops_at_one_size_is_read_at_another(engine):
+    """At 40 px on a dark screen Tesseract's line finder drops this Arabic line whole (every page
+    mode); the cut-out pass reads lines that came back empty at other sizes."""
+    lines = ["@idlib_news", "الحرية للمعتقلين في سجون النظام", "10 كانون الأول 2020"]
+    got = [ln.text for ln in read_picture(screenshot(lines, dark=True, size=40), engine).lines]
+    assert any(similarity(lines[1], g) >= 0.9 for g in got), got
+    assert "10 كانون الأول 2020" in got, got
+
+
+@pytest.mark.parametrize("text", ["Shelling reported near the old market", "الحرية للمعتقلين في سجون النظام"])
+@pytest.mark.parametrize("where", ["top", "bottom"])
+def test_outlined_meme_captions_are_read(engine, text, where):
+    """White letters with a black rim over a busy photo (plain Tesseract reads nothing here)."""
+    pic = caption_over(photo(3341, (1080, 720)), text, size=46, where=where)
+    got = [ln.text for ln in read_picture(pic, engine).lines]
+    assert max((similarity(text, g) for g in got), default=0) >= 0.9, got
+
+
+def test_outlined_text_mask_keeps_rimmed_letters_not_white_walls():
+    import numpy as np
+
+    from verify.text.overlays import outlined_light_text
+
+    wall = np.asarray(photo(8, (800, 500))).copy()
+    wall[100:300, 100:500] = 255  # a white wall: edged by the photo's colours, not by a rim
+    assert outlined_light_text(wall) is None
+    mask = outlined_light_text(np.asarray(caption_over(Image.fromarray(wall), "HELLO WORLD", size=60)))
+    assert mask is not None and (mask[100:300, 100:500] == 255).all()  # the wall is not text
+    assert (mask < 128).sum() > 500  # the letters are
+
+
+@pytest.mark.parametrize("corner,opacity,outline", [("tl", 0.5, False), ("tr", 1.0, False), ("bl", 0.7, True)])
+def test_corner_watermarks_are_found_and_reported_as_watermarks(engine, corner, opacity, outline):
+    from verify.findings import evaluate
+
+    pic = watermark(photo(77, (1080, 720)), "@aleppo24", size=26, corner=corner, opacity=opacity, outline=outline)
+    reading = read_picture(pic, engine)
+    marks = [ln for ln in reading.lines if "@aleppo24" in handles(ln.text)]
+    assert marks and marks[0].kind == "watermark", [(ln.text, ln.kind) for ln in reading.lines]
+    found = {f.code: f for f in evaluate(None, Metadata(text=reading.to_dict()))}
+    assert "'@aleppo24'" in found["text_watermark"].title and "watermark" in found["text_watermark"].title
+
+
+def test_a_tiled_diagonal_watermark_is_read_once(engine):
+    pic = tiled_watermark(photo(12, (1080, 720)), "@syria_now24", size=34, angle=30.0, opacity=0.45)
+    reading = read_picture(pic, engine)
+    marks = [ln for ln in reading.lines if "@syria_now24" in handles(ln.text)]
+    assert len(marks) == 1 and marks[0].kind == "watermark", [(ln.text, ln.kind) for ln in reading.lines]
+    x, y, w, h = marks[0].box
+    assert 0 <= x and 0 <= y and x + w <= 1080 and y + h <= 720
+
+
+def test_level_text_is_not_taken_for_a_diagonal_mark():
+    from verify.text.overlays import diagonal_angle, light_strokes
+
+    level = banner_over(photo(5, (1080, 720)), "SHELLING IN ALEPPO TODAY")
+    import numpy as np
+
+    gray = np.asarray(level.convert("L"))
+    assert all(diagonal_angle(s) is None for s in light_strokes(gray))
+    slanted = np.asarray(tiled_watermark(photo(5, (1080, 720)), "@syria_now24", angle=30.0).convert("L"))
+    angles = [diagonal_angle(s) for s in light_strokes(slanted)]
+    assert any(a is not None and abs(a - 30) <= 4 for a in angles), angles
+
+
+def test_a_handle_cut_at_its_underscore_is_joined():
+    lines = assemble([w("@idlib_", 0), w("news", 60), w("today", 120)])
+    assert [ln.text for ln in lines] == ["@idlib_news today"]
+    assert handles(lines[0].text) == ["@idlib_news"]
+
+
+def test_reports_say_which_lines_are_watermarks(sqlite_settings, engine):
+    from dataclasses import replace
+
+    from verify.report import build_report, to_html, to_markdown
+    from verify.services import Services
+
+    svc = Services(replace(sqlite_settings, ocr=True))
+    try:
+        pic = watermark(photo(77, (1080, 720)), "@aleppo24", size=26, corner="tl", opacity=0.5, outline=False)
+        item = svc.ingest_bytes(png_bytes(pic), filename="m.png", actor="A").item
+        report = build_report(svc.inspect(item.id))
+        lines = report["text"]["lines"]
+        assert any(ln["kind"] == "watermark" and "@aleppo24" in ln["text"] for ln in lines), lines
+        for out in (to_markdown(report), to_html(report)):
+            assert "@aleppo24" in out and "watermark" in out
+    finally:
+        svc.close()

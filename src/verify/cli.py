@@ -1180,6 +1180,59 @@ def api(address: str, port: int, workers: int, data_dir: str | None, db: str | N
     click.echo(f"verify api: http://{address}:{port}/docs (data: {_printable(settings.data_dir)})", err=True)
     uvicorn.run("verify.api:app_from_environment", factory=True, host=address, port=port, workers=max(1, workers),
                 log_level="warning", proxy_headers=False, server_header=False)
+# -- text in pictures (issue 18): back-fill of items stored unread ------------------------------------
+
+
+@cli.command("text")
+@data_dir_option
+@db_option
+@click.option("--backfill", is_flag=True, help="Read the text in stored items that were stored unread (before text reading, or with it off).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Read at most this many items this run (run again to go on).")
+@json_option
+def text_cmd(data_dir: str | None, db: str | None, backfill: bool, limit: int | None, as_json: bool) -> None:
+    """Say whether text reading is on here and how many stored items are unread; --backfill reads them.
+
+    Resumable: each item is committed on its own, so an interrupted run goes on where it stopped.
+    Exit code 0 when nothing failed, 1 when some items could not be read, 2 when reading is off.
+    """
+    from verify import text
+
+    settings = _settings(data_dir, db)
+    services = _open_services(settings, isolate=backfill)
+    try:
+        status = text.engine_status(settings.tesseract, settings.ocr_langs)
+        unread = len(services.store.items_lacking_text())
+        if not backfill:
+            record = {"engine_on": bool(settings.ocr and status.available), "reason": status.reason if settings.ocr else "off (VERIFY_OCR=0)", "unread": unread}
+            if as_json:
+                _emit(record)
+            else:
+                click.echo(f"text reading: {_printable(record['reason'])}; {unread} stored items unread" + (" (verify text --backfill reads them)" if unread else ""))
+            return
+        bar = _progress(min(unread, limit) if limit else unread, "reading text")
+        failures: list[tuple[int, str]] = []
+
+        def follow(item_id: int, error: str | None) -> None:
+            bar.update(1)
+            if error:
+                failures.append((item_id, error))
+                click.echo(f"item {item_id}: {_printable(error)}", err=True)
+
+        try:
+            done, with_text, failed = services.backfill_text(follow, limit=limit)
+        except VerifyError as exc:
+            bar.close()
+            _fail(str(exc), 2)
+        bar.close()
+        left = len(services.store.items_lacking_text())
+    finally:
+        services.close()
+    if as_json:
+        _emit({"read": done, "with_text": with_text, "failed": failed, "unread": left,
+               "failures": [{"item_id": i, "error": e} for i, e in failures]})  # fmt: skip
+    else:
+        click.echo(f"text: read {done} stored items ({with_text} with text), {failed} failed, {left} still unread")
+    sys.exit(1 if failed else 0)
 
 
 def main() -> None:

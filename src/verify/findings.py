@@ -138,8 +138,21 @@ def _text(m: Metadata, claimed: date | None, place: str | None, item: MediaItem 
         return []
     out: list[Finding] = []
     read = facts("\n".join(lines))
-    if read.handles:
-        names = ", ".join(f"'{h}'" for h in read.handles[:5])
+    marks = [str(line.get("text", "")) for line in (m.text or {}).get("lines", []) if line.get("kind") == "watermark"]
+    marked = facts("\n".join(marks)).handles
+    if marked:
+        names = ", ".join(f"'{h}'" for h in marked[:5])
+        out.append(Finding(
+            "text_watermark", "info", f"The picture carries the watermark {names}",
+            f"Read in a corner of the picture or tiled across it: {names}. Look for that account's earlier posts: whoever marked the picture may have published it first.",
+        ))  # fmt: skip
+    elif marks:
+        names = ", ".join(_quote(t) for t in marks[:3])
+        out.append(Finding("text_watermark", "info", f"The picture carries a watermark reading {names}",
+                           f"Read in a corner of the picture or tiled across it: {names}. A channel's or agency's mark names who published it."))  # fmt: skip
+    others = [h for h in read.handles if h not in marked]
+    if others:
+        names = ", ".join(f"'{h}'" for h in others[:5])
         out.append(Finding(
             "text_handle", "info", f"The picture carries the handle {names}",
             f"Read in the picture: {names}. Look for that account's earlier posts: whoever put their name on the picture may have published it first.",
@@ -167,6 +180,10 @@ def _text(m: Metadata, claimed: date | None, place: str | None, item: MediaItem 
                                f"{said}; {basis} {reference.isoformat()}."))  # fmt: skip
         else:
             out.append(Finding("text_date_agrees", "info", "A date in the picture agrees with the claim", f"{said}; {basis} {reference.isoformat()}."))
+    if read.times and read.dates:
+        said = ", ".join(f"{_quote(t.text)} ({t.value})" for t in read.times[:3])
+        out.append(Finding("text_time", "info", f"The text in the picture gives a time: {read.times[0].value}",
+                           f"Read in the picture: {said}. With the date above it places the post; the time zone is not known."))  # fmt: skip
     if read.places:
         named = ", ".join(f"{p} ({arabic_name(p)})" if arabic_name(p) else p for p in read.places[:5])
         claimed_places = places_in(place) if place else []

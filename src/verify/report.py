@@ -391,7 +391,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         out.append("")
         out.append("## Text in the picture (machine-read)")
         out.append("")
-        out.extend(f"- {md_text(line['text'])} ({float(line['confidence']):.2f})" for line in text_lines)
+        out.extend(f"- {md_text(line['text'])} ({float(line['confidence']):.2f}"
+                   f"{', watermark' if line.get('kind') == 'watermark' else ''})" for line in text_lines)  # fmt: skip
     out.append("")
     out.append("## Matches in the archive")
     out.append("")
@@ -581,7 +582,8 @@ def to_html(report: dict[str, Any], preview_jpeg: bytes | None = None) -> str:
     text_lines = (report.get("text") or {}).get("lines") or []
     if text_lines:
         parts.append("</ul><h2>Text in the picture (machine-read)</h2><ul>")
-        parts.extend(f"<li dir='auto'>{e(line['text'])} ({float(line['confidence']):.2f})</li>" for line in text_lines)
+        parts.extend(f"<li dir='auto'>{e(line['text'])} ({float(line['confidence']):.2f}"
+                     f"{', watermark' if line.get('kind') == 'watermark' else ''})</li>" for line in text_lines)  # fmt: skip
     parts.append("</ul><h2>Matches</h2><ul>")
     for m in report["matches"] + report["candidates"]:
         parts.append(

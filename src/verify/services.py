@@ -700,6 +700,46 @@ class Services:
             raise UnreadableMedia(f"The hash list cannot be read: {exc.strerror or 'access denied'}.") from exc
         return self.banks.import_list(data, bank=bank, actor=actor, file_name=safe_filename(path.name))
 
+    def backfill_text(
+        self, on_item: Callable[[int, str | None], None] | None = None, *, limit: int | None = None
+    ) -> tuple[int, int, int]:
+        """Read the text in stored pictures and videos that were stored unread (before text reading
+        existed, or while it was off). Returns (read, with_text, failed).
+
+        Bounded and resumable: at most ``limit`` items per run, each committed on its own with the
+        ``item_text`` row that marks it read (an empty body for a picture without text), so an
+        interrupted run goes on where it stopped and a text-free picture is not read twice. Items
+        that fail (original missing, engine crash) are reported and tried again on the next run.
+        Raises ``VerifyError`` when the engine is off here, saying why.
+        """
+        from verify import text
+        from verify.metadata import read_text
+
+        status = text.engine_status(self.settings.tesseract, self.settings.ocr_langs)
+        if not self.settings.ocr or not status.available:
+            raise VerifyError(status.reason if self.settings.ocr else "Text reading is off (VERIFY_OCR=0).")
+        done = with_text = failed = 0
+        for item_id, sha256, kind in self.store.items_lacking_text(limit):
+            try:
+                path = self.blobs.path_for(sha256)
+                if self.sandbox is not None:
+                    found = self.sandbox.call(read_text, path, kind, self.settings, kind=kind)
+                else:
+                    found = read_text(path, kind, self.settings)
+                if found is None:
+                    raise RuntimeError("the engine read nothing")
+                self.store.set_item_text(item_id, found)
+            except Exception as exc:  # one unreadable original must not stop the rest
+                failed += 1
+                if on_item:
+                    on_item(item_id, str(exc) or type(exc).__name__)
+                continue
+            done += 1
+            with_text += bool(found.get("lines"))
+            if on_item:
+                on_item(item_id, None)
+        return done, with_text, failed
+
     def refresh_exchange_hashes(self, on_item: Callable[[int, str | None], None] | None = None) -> tuple[int, int]:
         """Give stored pictures ingested before PDQ existed their exchange hashes (originals only read).
 

@@ -61,10 +61,14 @@ def _write_text(conn: Connection, item_id: int, text: dict[str, Any] | None) -> 
     """The searchable body and the distinctive terms of an item's text, in the ingest transaction."""
     from verify.text.terms import body, index_terms
 
+    if text is None:
+        return  # not read (text reading off or unavailable): ``verify text --backfill`` reads it later
     content = body(text)
+    # The row is also the marker that the pixels were read: an empty body means "read, no text",
+    # so the back-fill neither reads a text-free picture again nor misses one stored unread.
+    conn.execute(schema.item_text.insert().values(item_id=item_id, body=content))
     if not content:
         return
-    conn.execute(schema.item_text.insert().values(item_id=item_id, body=content))
     from verify.store import search
 
     search.set_text(conn, item_id, "ocr", content)  # the inbox search (FTS5 / tsvector) finds the words
@@ -563,6 +567,32 @@ class Store:
         with self.read() as conn:
             row = conn.execute(sql_text("SELECT data FROM item_features WHERE item_id = :i AND version = :v"), {"i": item_id, "v": version}).first()
         return bytes(row[0]) if row else None
+
+    def items_lacking_text(self, limit: int | None = None) -> list[tuple[int, str, str]]:
+        """(id, sha256, kind) of stored pictures and videos whose pixels were never read for text:
+        stored before text reading existed, or while it was off. Oldest first."""
+        mi, it = schema.media_item, schema.item_text
+        read = exists().where(it.c.item_id == mi.c.id)
+        q = select(mi.c.id, mi.c.sha256, mi.c.kind).where(mi.c.kind.in_(("image", "video")), ~read).order_by(mi.c.id)
+        with self.read() as conn:
+            rows = conn.execute(q if limit is None else q.limit(limit)).all()
+        return [(r.id, r.sha256, r.kind) for r in rows]
+
+    def set_item_text(self, item_id: int, text: dict[str, Any]) -> None:
+        """Store text read later (the back-fill): the item's metadata record gains ``text``, and the
+        search body and terms are written, in one transaction (the original is never touched)."""
+        md = schema.item_metadata
+        with self.write() as conn:
+            data = conn.execute(select(md.c.data).where(md.c.item_id == item_id)).scalar()
+            record = json.loads(data) if data else {}
+            record["text"] = text
+            if data is None:
+                conn.execute(md.insert().values(item_id=item_id, data=json.dumps(record, default=str)))
+            else:
+                conn.execute(md.update().where(md.c.item_id == item_id).values(data=json.dumps(record, default=str)))
+            conn.execute(schema.text_term.delete().where(schema.text_term.c.item_id == item_id))
+            conn.execute(schema.item_text.delete().where(schema.item_text.c.item_id == item_id))
+            _write_text(conn, item_id, text)
 
     def set_search_text(self, item_id: int, part: str, body: str) -> None:
         """Make more of an item searchable in the inbox (``part`` from ``store.search.PARTS``, e.g. ``ocr``)."""

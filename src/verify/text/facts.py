@@ -114,13 +114,56 @@ def dates(text: str) -> list[DateMention]:
     return out
 
 
+_TIME = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])(?:\s*(am|pm|a\.m\.|p\.m\.|ص|م|صباحا|مساء|مساءً|صباحاً)(?!\w))?", re.I)
+_PM = {"pm", "p.m.", "م", "مساء", "مساءً"}
+
+
+@dataclass(frozen=True)
+class TimeMention:
+    """A clock time written in the text (24-hour), as written and normalised."""
+
+    hour: int
+    minute: int
+    text: str
+
+    @property
+    def value(self) -> str:
+        return f"{self.hour:02d}:{self.minute:02d}"
+
+
+def times(text: str) -> list[TimeMention]:
+    """Clock times ("18:33", "٠٣:٥٨ م", "3:58 pm"), Arabic-Indic digits read as digits.
+
+    The original text is kept in ``text``; only the values are normalised. Only a colon
+    separates hours from minutes ("7.45" is more often a price than a time).
+    """
+    plain = normalise_digits(text)
+    out = []
+    for m in _TIME.finditer(plain):
+        hour, minute, mark = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()
+        if mark and hour > 12:
+            continue
+        if mark in _PM and hour < 12:
+            hour += 12
+        elif mark and mark not in _PM and hour == 12:
+            hour = 0
+        out.append(TimeMention(hour, minute, text[m.start() : m.end()].strip()))
+    return out
+
+
+def numbers(text: str) -> list[str]:
+    """Numbers in the text with Western digits ("١٢٣" -> "123"), for search and comparison."""
+    return re.findall(r"\d+(?:[.,]\d+)?", normalise_digits(text))
+
+
 @dataclass(frozen=True)
 class TextFacts:
     handles: list[str]
     urls: list[str]
     dates: list[DateMention]
     places: list[str]
+    times: list[TimeMention]
 
 
 def facts(text: str) -> TextFacts:
-    return TextFacts(handles(text), urls(text), dates(text), places_in(text))
+    return TextFacts(handles(text), urls(text), dates(text), places_in(text), times(text))

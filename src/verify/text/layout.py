@@ -87,6 +87,18 @@ def _plausible(text: str, confidence: float) -> bool:
     return True
 
 
+_SPLIT_HANDLE = re.compile(r"^@\w*_$")
+
+
+def _join(words: list[Word]) -> str:
+    """Words joined by spaces, except after a handle cut at its underscore ("@idlib_ news" is
+    "@idlib_news": the engine reads the underscore's gap as a space; a handle has no spaces)."""
+    out = ""
+    for i, w in enumerate(words):
+        out += w.text if i == 0 or _SPLIT_HANDLE.match(words[i - 1].text) else " " + w.text
+    return out
+
+
 def assemble(words: list[Word], *, min_confidence: float = 0.5) -> list[Line]:
     """Group words into lines, order them, drop the implausible ones; top to bottom."""
     groups: dict[tuple[int, ...], list[Word]] = {}
@@ -98,7 +110,7 @@ def assemble(words: list[Word], *, min_confidence: float = 0.5) -> list[Line]:
     lines: list[Line] = []
     for group in groups.values():
         ordered = order_words(group)
-        text = " ".join(w.text for w in ordered)
+        text = _join(ordered)
         weight = sum(len(w.text) for w in ordered)
         conf = sum(w.confidence * len(w.text) for w in ordered) / weight
         if conf < min_confidence or not _plausible(text, conf):

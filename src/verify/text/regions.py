@@ -156,17 +156,23 @@ class Sheet:
         return None
 
 
-def sheet(gray: np.ndarray, regions: list[Region]) -> Sheet | None:
-    """One white sheet with every region binarised (text dark) and scaled to ``LINE_HEIGHT``."""
+def sheet(gray: np.ndarray, regions: list[Region], *, line_height: int = LINE_HEIGHT, sort: bool = True, pad_x: bool = True) -> Sheet | None:
+    """One white sheet with every region binarised (text dark) and scaled to ``line_height``.
+
+    ``sort``: lay the regions out top to bottom (else in the order given, so band ``i`` is
+    region ``i``). ``pad_x``: widen each region by a third of its height (off for word boxes
+    whose neighbours must stay out).
+    """
     if not regions:
         return None
     pieces = []
-    for r in sorted(regions, key=lambda r: (r.y, r.x)):
+    for r in sorted(regions, key=lambda r: (r.y, r.x)) if sort else regions:
         pad = max(3, r.h // 3)
-        x0, y0 = max(0, r.x - pad), max(0, r.y - pad)
-        crop = gray[y0 : r.y + r.h + pad, x0 : r.x + r.w + pad]
-        scale = LINE_HEIGHT / crop.shape[0]
-        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), LINE_HEIGHT), interpolation=cv2.INTER_CUBIC)
+        px = pad if pad_x else 3
+        x0, y0 = max(0, r.x - px), max(0, r.y - pad)
+        crop = gray[y0 : r.y + r.h + pad, x0 : r.x + r.w + px]
+        scale = line_height / crop.shape[0]
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), line_height), interpolation=cv2.INTER_CUBIC)
         bw = binarise(crop)
         pieces.append((bw, Region(x0, y0, crop.shape[1], crop.shape[0], r.score), scale))
     width = max(p[0].shape[1] for p in pieces) + 20

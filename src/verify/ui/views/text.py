@@ -31,6 +31,7 @@ def show_text(meta: Metadata) -> None:
         {
             "text": line.text,
             "confidence": round(line.confidence, 2),
+            "what": "watermark" if line.kind == "watermark" else "",
             "where (x, y, w, h)": ", ".join(str(v) for v in line.box),
             "seen": "" if line.time_s is None else (f"{line.time_s:.1f}s" + (f" to {line.until_s:.1f}s" if line.until_s and line.until_s > line.time_s else "")),
         }
