@@ -63,7 +63,10 @@ KEYPOINT_SHORTLIST = 5
 KEYPOINT_EXTENDED = 30
 #: Query keypoints (per region and orientation) whose words are looked up.
 KEYPOINT_QUERY = 300
-#: Scale of the second, smaller copy whose keypoint words a still query also looks up (tight crops).
+#: Scales of the copies whose keypoint words a still query looks up: the work copy and smaller ones
+#: (a tight crop shown large holds its keypoints at 1.5-3x the scale of the archive's word copy).
+KEYPOINT_SCALES = (1.0, 0.6, 0.4)
+#: Kept for callers of the old name: the smallest of them.
 KEYPOINT_SMALL_SCALE = 0.4
 #: Once an item is confirmed, further shortlisted items are checked only up to this distance.
 AFTER_MATCH_DISTANCE = 12
@@ -377,10 +380,10 @@ class Matcher:
         parts = []
         for mirrored in (False, True):
             for region in content:
-                # The work copy, and a copy at a third of its size: a tight crop (40% of the
-                # picture, shown 640 px wide) holds its keypoints at about 3x the scale of the
-                # archive's small keypoint-word copy, at the edge of what ORB's pyramid bridges.
-                for scale in (1.0, KEYPOINT_SMALL_SCALE):
+                # The work copy and smaller copies: a tight crop (40% of the picture, shown 640 px
+                # wide) holds its keypoints at 1.5-3x the scale of the archive's small
+                # keypoint-word copy, at the edge of what ORB's pyramid bridges.
+                for scale in KEYPOINT_SCALES:
                     f = qfeats.get(None, mirrored, region, scale)
                     if f is not None and f.descriptors is not None:
                         parts.append(kp_words.words(f.descriptors[:KEYPOINT_QUERY]))
