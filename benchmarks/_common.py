@@ -26,6 +26,8 @@ class MemoryArchive:
     def __init__(self) -> None:
         self.items: dict[int, MediaItem] = {}
         self.paths: dict[str, Path] = {}
+        #: Each item's fingerprints as ingested (synthetic distractors are copied from them).
+        self.fingerprints: dict[int, list[Fingerprint]] = {}
         self.matcher = Matcher(list, self._load_items, self.paths.__getitem__)
 
     def _load_items(self, ids: list[int]) -> dict[int, MediaItem]:
@@ -41,6 +43,7 @@ class MemoryArchive:
             duration_s=None, filename=path.name, origin="archive", ingested_at=datetime.now(UTC), ingested_by="bench",
         )  # fmt: skip
         self.paths[key] = path
+        self.fingerprints[item_id] = fps
         self.matcher.add(item_id, fps)
         return item_id, fps
 

@@ -8,15 +8,26 @@ re-posted with a caption) and generated pictures never indexed.
 
 A query counts as found when the top confident match is its original; a false match is a query
 with any confident match on a wrong item (for negatives: any confident match at all). The baseline
-is plain ``imagehash.phash`` of the full image, nearest archive hash within 10 bits, from the same run.
+is plain ``imagehash.phash`` of the full image, nearest archive hash within 10 bits, from the same run;
+a second baseline is PDQ at distance 31 with query quality >= 50 (``pdq_baseline.py``: what an
+exchange partner's matcher, HMA, would find), also from the same run.
 
     .venv/bin/python benchmarks/quality.py            # full run (about 10 minutes on 2 cores)
     .venv/bin/python benchmarks/quality.py --quick    # 24 photos, a minute or two
+    .venv/bin/python benchmarks/quality.py --families-only --archive-size 10000   # archive-scale row
+
+``--archive-size N`` pads the archive to N items with synthetic distractors (``add_distractors``):
+fingerprint rows copied from the real archive items with every hash bit flipped with probability
+0.4 (as ``scale.py`` does) and random keypoint words, without originals. They test what grows
+with the archive (chance hash hits, shortlist crowding, keypoint-word rarity), not confirmation:
+with no file behind them, they can only match by a near-identical hash. The baselines are over
+the real archive only.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import sys
 import tempfile
@@ -33,6 +44,7 @@ import numpy as np
 from _common import MemoryArchive, require_corpus, table
 from PIL import Image, ImageOps
 from families import FAMILIES
+from pdq_baseline import PDQBaseline
 from transforms import TRANSFORMS, jpeg
 
 BASELINE_THRESHOLD = 10
@@ -51,6 +63,59 @@ def phash_int(path: Path) -> int:
     return int(str(imagehash.phash(Image.open(path))), 16)
 
 
+#: Hash bits flipped per synthetic distractor row (``scale.py`` uses the same).
+DISTRACTOR_FLIP = 0.4
+
+
+def add_distractors(archive: MemoryArchive, target_items: int, seed: int = 7) -> int:
+    """Pad ``archive`` to ``target_items`` with synthetic items; returns how many were added.
+
+    Each copies the fingerprint rows of a real archive item (round robin) with every hash bit
+    flipped with probability ``DISTRACTOR_FLIP`` and as many random 22-bit keypoint words. Their
+    originals do not exist, so confirmation never runs on them (the matcher then trusts only a
+    hash within ``HASH_CONFIDENT`` bits): what they test is the index growing, not the geometry.
+    """
+    from verify.fingerprints import keypoints as kp_words
+
+    real = list(archive.items)
+    need = target_items - len(real)
+    if need <= 0:
+        return 0
+    rng = np.random.default_rng(seed)
+    rows = {i: archive.fingerprints[i] for i in real}
+    template = next(iter(archive.items.values()))
+    index, keypoints = archive.matcher.index, archive.matcher.keypoints
+    next_id = max(real) + 1
+    batch = 5000
+    done = 0
+    while done < need:
+        k = min(batch, need - done)
+        by_algo: dict[str, tuple[list[np.ndarray], list[int], list[str]]] = {}
+        for j in range(k):
+            item_id = next_id + done + j
+            sha = f"d{item_id:063d}"
+            archive.items[item_id] = dataclasses.replace(template, id=item_id, sha256=sha, filename=f"distractor-{item_id}.jpg")
+            archive.paths[sha] = Path("/nonexistent") / sha
+            for fp in rows[real[(item_id) % len(real)]]:
+                if fp.algorithm == kp_words.NAME:
+                    n = len(fp.value) // 4
+                    keypoints.add(item_id, rng.integers(0, 1 << kp_words.BITS, n, dtype=np.uint32).reshape(kp_words.TABLES, -1))
+                    continue
+                if fp.frame_time_s is not None:
+                    continue
+                words, ids, variants = by_algo.setdefault(fp.algorithm, ([], [], []))
+                words.append(np.frombuffer(fp.value.rjust(-(-len(fp.value) // 8) * 8, b"\x00"), dtype=">u8").astype(np.uint64))
+                ids.append(item_id)
+                variants.append(fp.variant)
+        for algo, (words, ids, variants) in by_algo.items():
+            hashes = np.stack(words)
+            flips = np.packbits(rng.random((hashes.shape[0], hashes.shape[1] * 64)) < DISTRACTOR_FLIP, axis=1)
+            hashes = hashes ^ flips.view(">u8").astype(np.uint64).reshape(hashes.shape)
+            index.add_columns(algo, hashes, np.array(ids), np.full(len(ids), np.nan, np.float32), variants)
+        done += k
+    return done
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a small sample for development")
@@ -59,6 +124,7 @@ def main() -> None:
     ap.add_argument("--transforms", default=None, help="comma-separated subset of transforms and families")
     ap.add_argument("--families-only", action="store_true", help="only the issue-12 families (collages, screens, memes, ...)")
     ap.add_argument("--negatives", type=int, default=None, help="held-out photos used as negative sources (default: all)")
+    ap.add_argument("--archive-size", type=int, default=None, help="pad the archive to this many items with synthetic distractors")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     corpus = require_corpus()
@@ -89,6 +155,8 @@ def main() -> None:
             truth[p] = item_id
         base_hashes = np.array([phash_int(p) for p in archived + gen_archive], dtype=np.uint64)
         base_ids = np.array([truth[p] for p in archived + gen_archive])
+        pdq_baseline = PDQBaseline((p, truth[p]) for p in archived + gen_archive)
+        n_distractors = add_distractors(archive, args.archive_size) if args.archive_size else 0
         t_index = time.perf_counter() - t0
 
         def baseline(q: Path) -> int | None:
@@ -138,6 +206,9 @@ def main() -> None:
                 b = baseline(q)
                 s["base_found"] += b == truth[src]
                 s["base_false"] += b is not None and b != truth[src]
+                pb = pdq_baseline(q)
+                s["pdq_found"] += pb == truth[src]
+                s["pdq_false"] += pb is not None and pb != truth[src]
                 if args.verbose:
                     for m in outcome.matches:
                         if m.item.id != truth[src]:
@@ -168,6 +239,7 @@ def main() -> None:
                 s["n"] += 1
                 s["false"] += bool(outcome.matches)
                 s["base_false"] += baseline(q) is not None
+                s["pdq_false"] += pdq_baseline(q) is not None
                 if args.verbose and outcome.matches:
                     print(f"FALSE negative {p.name} {label} -> {outcome.matches[0].item.filename}: {outcome.matches[0].method}", file=sys.stderr)
                 q.unlink()
@@ -180,26 +252,29 @@ def main() -> None:
             name, s["n"],
             "-" if neg else f"{s['found'] / s['n']:.3f}",
             "-" if neg else f"{s['base_found'] / s['n']:.3f}",
+            "-" if neg else f"{s['pdq_found'] / s['n']:.3f}",
             "-" if neg else s["kp"],
             "-" if neg else s["derived"],
             "-" if neg else s["cand"],
-            s["false"], s["base_false"],
+            s["false"], s["base_false"], s["pdq_false"],
         ])  # fmt: skip
         for k, v in s.items():
             tot[k] += v
         if not neg:
             tot["pos"] += s["n"]
     rows.append([
-        "**all**", tot["n"], f"{tot['found'] / tot['pos']:.3f}", f"{tot['base_found'] / tot['pos']:.3f}", tot["kp"], tot["derived"], tot["cand"],
+        "**all**", tot["n"], f"{tot['found'] / tot['pos']:.3f}", f"{tot['base_found'] / tot['pos']:.3f}", f"{tot['pdq_found'] / tot['pos']:.3f}",
+        tot["kp"], tot["derived"], tot["cand"],
         f"{tot['false']} ({100 * tot['false'] / tot['n']:.2f}%)", f"{tot['base_false']} ({100 * tot['base_false'] / tot['n']:.2f}%)",
+        f"{tot['pdq_false']} ({100 * tot['pdq_false'] / tot['n']:.2f}%)",
     ])  # fmt: skip
     print(
-        f"archive: {len(archived)} corpus photos + {len(gen_archive)} generated ({len(archive.matcher.index)} hashes, "
+        f"archive: {len(archived)} corpus photos + {len(gen_archive)} generated + {n_distractors} synthetic distractors ({len(archive.matcher.index)} hashes, "
         f"keypoint words for {len(archive.matcher.keypoints)} pictures); "
         f"queries: {len(sources)} photos x {len(names)} transforms + {n_neg_sources} negative sources; "
         f"indexing {t_index:.1f}s, matching {1000 * t_match / max(1, n_queries):.0f} ms/query"
     )
-    print(table(["transform", "queries", "recall", f"pHash<={BASELINE_THRESHOLD} recall", "found via keypoint words", "found via a derived query", "only as candidate", "false matches", f"pHash<={BASELINE_THRESHOLD} false"], rows))
+    print(table(["transform", "queries", "recall", f"pHash<={BASELINE_THRESHOLD} recall", "PDQ<=31 recall", "found via keypoint words", "found via a derived query", "only as candidate", "false matches", f"pHash<={BASELINE_THRESHOLD} false", "PDQ<=31 false"], rows))
     print()
     stages = sorted({k for v in stage_time.values() for k in v if k != "total"})
     cost_rows = [[name, f"{1000 * v['total'] / stats[name]['n']:.0f}", *(f"{1000 * v.get(k, 0.0) / stats[name]['n']:.0f}" for k in stages)] for name, v in stage_time.items()]

@@ -174,3 +174,23 @@ def test_each_family_on_real_photos(corpus_archive, tmp_path: Path, family: str)
     assert sum(found) >= len(sources) - 1, f"{family}: {found}"
     neg = _query(tmp_path, make(_load(held_out[-1]), random.Random(f"corpus-neg/{family}"), others), "cn.jpg")
     assert a.match(neg).matches == []
+
+
+@pytest.mark.parametrize("corner", ["tl", "tr", "bl", "br"])
+def test_a_tight_crop_at_any_corner_finds_its_original(archive, tmp_path: Path, corner: str) -> None:  # type: ignore[no-untyped-def]
+    """40% of the area, in a corner (not the centre the archive's crop views cover), shown at 640 px:
+    the keypoint words rank the original behind others, the quick check screens it in."""
+    a, ids = archive
+    seed = {"tl": 26, "tr": 27, "bl": 28, "br": 29}[corner]
+    w, h = SIZE
+    cw, ch = round(w * 0.63), round(h * 0.63)
+    x = 0 if corner[1] == "l" else w - cw
+    y = 0 if corner[0] == "t" else h - ch
+    crop = photo(seed, SIZE).crop((x, y, x + cw, y + ch))
+    crop.thumbnail((640, 640))
+    outcome = a.match(_query(tmp_path, crop, f"tight-{corner}.jpg"))
+    assert _top(outcome) == ids[seed], [m.method for m in outcome.matches + outcome.candidates]
+    assert all(m.item.id == ids[seed] for m in outcome.matches)
+    never = photo(950 + seed, SIZE).crop((x, y, x + cw, y + ch))
+    never.thumbnail((640, 640))
+    assert a.match(_query(tmp_path, never, f"never-{corner}.jpg")).matches == []

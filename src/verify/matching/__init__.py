@@ -57,9 +57,16 @@ SHORTLIST = 10
 EXTENDED_SHORTLIST = 40
 #: Items per still query sent to keypoint confirmation from the keypoint-word shortlist.
 KEYPOINT_SHORTLIST = 5
+#: Further keypoint-word items given the quick keypoint check first (a tight crop or a small
+#: collage tile shares few words with its original: it often ranks 5th to 30th, behind pictures
+#: that share sky or text texture). Only the promising ones get the full check.
+KEYPOINT_EXTENDED = 30
 #: Query keypoints (per region and orientation) whose words are looked up.
 KEYPOINT_QUERY = 300
-#: Scale of the second, smaller copy whose keypoint words a still query also looks up (tight crops).
+#: Scales of the copies whose keypoint words a still query looks up: the work copy and smaller ones
+#: (a tight crop shown large holds its keypoints at 1.5-3x the scale of the archive's word copy).
+KEYPOINT_SCALES = (1.0, 0.6, 0.4)
+#: Kept for callers of the old name: the smallest of them.
 KEYPOINT_SMALL_SCALE = 0.4
 #: Once an item is confirmed, further shortlisted items are checked only up to this distance.
 AFTER_MATCH_DISTANCE = 12
@@ -128,10 +135,11 @@ class _Limits:
     shortlist: int
     extended: int
     keypoint: int
+    keypoint_extended: int = 0
 
 
-_WHOLE = _Limits(SHORTLIST, EXTENDED_SHORTLIST, KEYPOINT_SHORTLIST)
-_DERIVED = _Limits(5, 15, 3)
+_WHOLE = _Limits(SHORTLIST, EXTENDED_SHORTLIST, KEYPOINT_SHORTLIST, KEYPOINT_EXTENDED)
+_DERIVED = _Limits(5, 15, 3, 12)
 
 
 def _add_time(outcome: MatchOutcome, stage: str, since: float) -> None:
@@ -345,7 +353,7 @@ class Matcher:
         _add_time(outcome, "confirmation", t)
         if not query_is_video and not outcome.matches:
             t = time.perf_counter()
-            self._keypoint_stage(queries, per_item, checked, exclude_item_id, qfeats, outcome, limits.keypoint)
+            self._keypoint_stage(queries, per_item, checked, exclude_item_id, qfeats, outcome, limits.keypoint, limits.keypoint_extended)
             _add_time(outcome, "keypoint words", t)
         return outcome, qfeats
 
@@ -358,6 +366,7 @@ class Matcher:
         qfeats: QueryFeatures,
         outcome: MatchOutcome,
         top: int = KEYPOINT_SHORTLIST,
+        extended: int = 0,
     ) -> None:
         """Nothing confirmed by the hash shortlist: try the pictures sharing the most keypoint words.
 
@@ -371,33 +380,37 @@ class Matcher:
         parts = []
         for mirrored in (False, True):
             for region in content:
-                # The work copy, and a copy at a third of its size: a tight crop (40% of the
-                # picture, shown 640 px wide) holds its keypoints at about 3x the scale of the
-                # archive's small keypoint-word copy, at the edge of what ORB's pyramid bridges.
-                for scale in (1.0, KEYPOINT_SMALL_SCALE):
+                # The work copy and smaller copies: a tight crop (40% of the picture, shown 640 px
+                # wide) holds its keypoints at 1.5-3x the scale of the archive's small
+                # keypoint-word copy, at the edge of what ORB's pyramid bridges.
+                for scale in KEYPOINT_SCALES:
                     f = qfeats.get(None, mirrored, region, scale)
                     if f is not None and f.descriptors is not None:
                         parts.append(kp_words.words(f.descriptors[:KEYPOINT_QUERY]))
         if not parts:
             return
         exclude = set(checked) | ({exclude_item_id} if exclude_item_id is not None else set())
-        found = self.keypoints.search(np.concatenate(parts, axis=1), top=top, exclude=exclude)
+        found = self.keypoints.search(np.concatenate(parts, axis=1), top=top + extended, exclude=exclude)
         if not found:
             return
         ids = [i for i, _ in found]
         items = self._load_items(ids)
         nearest = self.index.nearest_for_items(queries, [i for i in ids if i not in per_item])
         candidate_ids = {m.item.id for m in outcome.candidates}
-        for item_id, votes in found:
+        for rank, (item_id, votes) in enumerate(found):
             item = items.get(item_id)
             if item is None or item.kind != "image":
                 continue
+            if rank >= top and outcome.matches:
+                break  # confirmed already: the extended list was only there to find the original
             ih = per_item.get(item_id)
             if ih is None:
                 hit = nearest.get(item_id)
                 if hit is None:
                     continue
                 ih = _ItemHits([hit])
+            if rank >= top and not self._worth_full_check(item, ih, qfeats):
+                continue
             m = self._single(item, ih, qfeats)
             if m is None or (not m.confident and item_id in candidate_ids):
                 continue
