@@ -88,11 +88,19 @@ def _v18_text(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_text_term_item ON text_term (item_id)")
 
 
+def _v1502_jobs(conn: Connection) -> None:
+    """The background job queue (issue 15, second step): ``store/jobs.py``."""
+    from verify.store import jobs
+
+    jobs.create(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Step]] = [
     (1, "initial schema: items, metadata, fingerprints, hash-chained events", _v1_initial),
     (12, "hash banks: partners' PDQ lists (hashes without originals)", _v12_hash_banks),
     (15, "inbox text search (FTS5 / tsvector), indexes for the flagged and lacking-fingerprint lists, archive keypoints", _v15_search),
     (18, "text read in pictures: item_text, text_term", _v18_text),
+    (1502, "background jobs: a queue claimed with leases (SKIP LOCKED on PostgreSQL)", _v1502_jobs),
 ]
 
 
