@@ -51,6 +51,7 @@ class Settings:
     ocr: bool = True
     ocr_langs: str = "ara+eng"
     tesseract: str | None = None
+    ui_workers: int = 1
 
     @property
     def database_url(self) -> str:
@@ -88,6 +89,7 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("ocr", "VERIFY_OCR", str, "Read text in pictures and video frames (1 or 0; on when Tesseract is installed)."),
     ("ocr_langs", "VERIFY_OCR_LANGS", str, "Tesseract languages for text in pictures, joined by '+' (default ara+eng)."),
     ("tesseract", "VERIFY_TESSERACT", str, "Path of the tesseract program (default: found on PATH)."),
+    ("ui_workers", "VERIFY_UI_WORKERS", int, "Background jobs the workbench server runs itself (0: only `verify worker` processes do)."),
 ]
 
 

@@ -118,11 +118,51 @@ class Control:
 Handler = Callable[["Services", dict[str, Any], Control], dict[str, Any]]
 
 
+#: Uploads the workbench hands to the workers wait here, inside the shared media folder (a name
+#: ``verify doctor`` does not treat as originals or unfinished copies), one folder per job.
+QUEUED_UPLOADS = ".queued"
+#: Per-file outcomes kept in a job's result (the workbench lists them).
+MAX_FILES_LISTED = 1000
+
+
+def claim_to_json(claim: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(claim).items()}
+
+
+def claim_from_json(data: dict[str, Any] | None) -> Any:
+    from datetime import date
+
+    from verify.manifest import parse_when
+    from verify.models import Claim
+
+    data = dict(data or {})
+    data["first_seen_at"] = parse_when(data.get("first_seen_at"))
+    data["claimed_date"] = date.fromisoformat(data["claimed_date"]) if data.get("claimed_date") else None
+    return Claim(**{k: v for k, v in data.items() if k in Claim.__dataclass_fields__})
+
+
+def _upload_folder(services: Services, params: dict[str, Any]) -> Path | None:
+    """The job's own upload folder, if it is one (only such a folder is ever deleted)."""
+    if not params.get("uploaded"):
+        return None
+    root = (services.settings.media_dir / QUEUED_UPLOADS).resolve()
+    paths = [Path(p).resolve() for p in params.get("paths") or []]
+    if len(paths) == 1 and paths[0].parent == root:
+        return paths[0]
+    return None
+
+
 def run_index(services: Services, params: dict[str, Any], ctl: Control) -> dict[str, Any]:
     from verify.manifest import parse_when
     from verify.models import Claim
 
-    claim = Claim(source=params.get("source"), first_seen_at=parse_when(params.get("first_seen")))
+    if "claim" in params:
+        claim = claim_from_json(params["claim"])
+    else:
+        claim = Claim(source=params.get("source"), first_seen_at=parse_when(params.get("first_seen")))
+    uploads = _upload_folder(services, params)
     origin = params.get("origin") or "archive"
     actor = params.get("actor") or "worker"
     files: list[Path] = []
@@ -136,45 +176,81 @@ def run_index(services: Services, params: dict[str, Any], ctl: Control) -> dict[
     ctl.done = len(problems)
     ctl.checkpoint(force=True)
     counts = {"added": 0, "present": 0, "skipped": 0}
+    listed: list[dict[str, Any]] = []
     for path in files:
-        ctl.current = path.name
+        # An upload is stored as "NNN-name": the number keeps the editor's order, the name is theirs.
+        name = path.name.split("-", 1)[1] if uploads is not None and "-" in path.name else path.name
+        ctl.current = name
         ctl.checkpoint()
-        status, error = _index_one(services, path, claim=claim, origin=origin, actor=actor)
+        status, error, item_id = _index_one(services, path, claim=claim, origin=origin, actor=actor, filename=name)
         if error:
             ctl.failed += 1
             if len(problems) < MAX_PROBLEMS:
-                problems.append({"path": str(path), "error": error})
+                problems.append({"path": name if uploads is not None else str(path), "error": error})
         else:
             counts[status] += 1
+        if len(listed) < MAX_FILES_LISTED:
+            listed.append({"name": name, "status": "error" if error else status, "item_id": item_id, "error": error})
         ctl.done += 1
     ctl.current = None
-    return {**counts, "unreadable": ctl.failed, "problems": problems}
+    if uploads is not None:
+        import shutil
+
+        shutil.rmtree(uploads, ignore_errors=True)  # the originals are in the store now; these were copies
+    return {**counts, "unreadable": ctl.failed, "problems": problems, "files": listed}
 
 
-def _index_one(services: Services, path: Path, *, claim: Any, origin: str, actor: str) -> tuple[str, str | None]:
-    """One file into the archive: ('added'|'present'|'skipped', None) or ('error', why)."""
+def _index_one(services: Services, path: Path, *, claim: Any, origin: str, actor: str,
+               filename: str | None = None) -> tuple[str, str | None, int | None]:  # fmt: skip
+    """One file into the archive: ('added'|'present'|'skipped', None, item id) or ('error', why, None)."""
     from verify.store import sha256_file
 
     try:
         digest = sha256_file(path)
     except OSError as exc:
-        return "error", f"cannot be read: {exc.strerror or 'access denied'}"
-    if services.store.item_by_sha(digest) is not None:
-        return "present", None
+        return "error", f"cannot be read: {exc.strerror or 'access denied'}", None
+    existing = services.store.item_by_sha(digest)
+    if existing is not None:
+        return "present", None, existing.id
     try:
         analysis = services.analyse(path, sha256=digest)
         staged = services.blobs.stage_file(path, services.settings.max_file_bytes)
         try:
-            result = services.store_analysis(analysis, staged, claim=claim, origin=origin, actor=actor, filename=path.name)  # type: ignore[arg-type]
+            result = services.store_analysis(analysis, staged, claim=claim, origin=origin, actor=actor,  # type: ignore[arg-type]
+                                             filename=filename or path.name)  # fmt: skip
         finally:
             services.blobs.discard(staged)
     except UnsupportedMedia as exc:
         if path.suffix.lower() in MEDIA_EXTENSIONS:
-            return "error", str(exc)
-        return "skipped", None
+            return "error", str(exc), None
+        return "skipped", None, None
     except VerifyError as exc:
-        return "error", str(exc)
-    return ("added" if result.created else "present"), None
+        return "error", str(exc), None
+    return ("added" if result.created else "present"), None, result.item.id
+
+
+def enqueue_uploads(services: Services, files: Iterable[tuple[str | None, Any]], *, claim: Any, origin: str, actor: str) -> Job:
+    """Queue uploaded files (``(name, binary stream)``) for the workers: each is copied (size
+    limit enforced) into a folder of its own under the shared media folder, then one ``index``
+    job names that folder; the worker stores each file with this claim and removes the copies."""
+    import uuid
+
+    from verify.services import safe_filename
+
+    folder = services.settings.media_dir / QUEUED_UPLOADS / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    try:
+        for i, (name, stream) in enumerate(files):
+            staged = services.blobs.stage_stream(stream, services.settings.max_file_bytes)
+            clean = (safe_filename(name) or "upload").replace("/", "_")[:200]
+            os.replace(staged.path, folder / f"{i:04d}-{clean}")
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    params = {"paths": [str(folder)], "claim": claim_to_json(claim), "origin": origin, "actor": actor, "uploaded": True}
+    return JobQueue(services.store).enqueue("index", params, actor=actor)
 
 
 def run_refresh(services: Services, params: dict[str, Any], ctl: Control) -> dict[str, Any]:

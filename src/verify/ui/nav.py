@@ -22,6 +22,7 @@ PAGE_TABLE: list[tuple[str, str, str, str]] = [
     ("warnings", "Content warnings", ":material/warning:", "warnings"),
     ("verdict", "Verdict and history", ":material/gavel:", "verdict"),
     ("export", "Export", ":material/download:", "export"),
+    ("jobs", "Background work", ":material/pending_actions:", "jobs"),
 ]
 
 ITEM_PAGES = ("item", "matches", "warnings", "verdict", "export")
