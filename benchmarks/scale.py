@@ -231,7 +231,7 @@ def workbench_pages(data: Path, query: Path) -> dict[str, tuple[float, float]]:
     os.environ.pop("VERIFY_DB", None)
     svc = Services(load_settings(data_dir=data))
     report = svc.match_path(query)  # the archived photo the query was made from (a real ingest)
-    target = report.outcome.matches[0].item_id if report.outcome.matches else 1
+    target = report.outcome.matches[0].item.id if report.outcome.matches else 1
     svc.close()
     st.cache_resource.clear()
     app = str(ROOT / "app.py")
