@@ -275,11 +275,23 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap.add_argument("--uploaders", type=int, default=2)
     ap.add_argument("--archive", type=int, default=40, help="photos in the archive before the test")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    ap.add_argument("--replicate", type=int, default=0,
+                    help="grow the archive to this many items with replicas of the seeded ones (perturbed fingerprint "
+                         "rows, no originals: benchmarks/scale.py's method), e.g. 100000")  # fmt: skip
     args = ap.parse_args(argv)
 
     data_dir = Path(tempfile.mkdtemp(prefix="verify-load-"))
     print(f"seeding an archive of {args.archive} photos ...", flush=True)
     item_ids = seed_archive(data_dir, args.archive)
+    if args.replicate > args.archive:
+        import numpy as np
+
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import scale
+
+        t = time.time()
+        scale.replicate(data_dir / "verify.sqlite3", args.replicate, np.random.default_rng(args.replicate))
+        print(f"archive grown to {args.replicate:,} items with replicas in {time.time() - t:.0f} s (sessions open the seeded items)", flush=True)
     port = free_port()
     server = start_server(data_dir, port)
     print(f"workbench on http://127.0.0.1:{port}/ (pid {server.pid})", flush=True)
@@ -317,7 +329,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "sessions": args.sessions,
         "seconds": args.seconds,
         "wall_s": round(wall, 1),
-        "archive_items_at_start": args.archive,
+        "archive_items_at_start": max(args.archive, args.replicate),
         "server_peak_rss_mb": peak,
         "server_alive_after": alive_after,
         "server_healthy_after": healthy_after,

@@ -193,6 +193,7 @@ def measure(size: int, photos: list[Path], query: Path, newcomer: Path, work: Pa
         svc.list_items(f)
         searches[label] = time.perf_counter() - t
     svc.close()
+    pages = workbench_pages(data, query)
 
     folder = work / f"new-{size}"
     folder.mkdir()
@@ -209,8 +210,57 @@ def measure(size: int, photos: list[Path], query: Path, newcomer: Path, work: Pa
         f"{pickup * 1000:.0f} ms",
         f"{index_wall:.1f} s",
         " / ".join(f"{v * 1000:.0f}" for v in searches.values()) + " ms",
+        " / ".join(f"{a:.1f}-{b:.1f}" for a, b in pages.values()) + " s",
         f"{', '.join(found) or 'none'}; {chance} candidates; archive keypoints {sources.get('stored', 0)} stored / {sources.get('decoded', 0)} decoded",
     ]
+
+
+def workbench_pages(data: Path, query: Path) -> dict[str, tuple[float, float]]:
+    """First and second script run of the workbench's inbox, an inbox text search, an item page
+    and its matches page, through Streamlit's AppTest in this process (a fresh server process's
+    first visitor: the first inbox run opens the store and the index files). Not Chromium: the
+    browser's rendering is left out, the server's work is all in."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from verify.config import load_settings
+    from verify.services import Services
+
+    os.environ["VERIFY_DATA_DIR"] = str(data)
+    os.environ["VERIFY_UI_WORKERS"] = "0"
+    os.environ.pop("VERIFY_DB", None)
+    svc = Services(load_settings(data_dir=data))
+    report = svc.match_path(query)  # the archived photo the query was made from (a real ingest)
+    target = report.outcome.matches[0].item.id if report.outcome.matches else 1
+    svc.close()
+    st.cache_resource.clear()
+    app = str(ROOT / "app.py")
+    pages_dir = "src/verify/ui/pages"
+    out: dict[str, tuple[float, float]] = {}
+
+    def timed(at: AppTest) -> float:
+        t = time.perf_counter()
+        at.run()
+        took = time.perf_counter() - t
+        if at.exception:
+            raise RuntimeError(str(at.exception))
+        return took
+
+    at = AppTest.from_file(app, default_timeout=600)
+    at.session_state["editor_name"] = "Bench"
+    at.switch_page(f"{pages_dir}/inbox.py")
+    out["inbox"] = (timed(at), timed(at))
+    at.text_input(key="inbox_text").input("beirut")
+    first = timed(at)
+    out["inbox search"] = (first, timed(at))
+    at.query_params["item"] = str(target)
+    at.switch_page(f"{pages_dir}/item.py")
+    out["item"] = (timed(at), timed(at))
+    at.switch_page(f"{pages_dir}/matches.py")
+    out["matches"] = (timed(at), timed(at))
+    st.cache_resource.clear()
+    print(f"  workbench (AppTest, first-second run, s): {out}", file=sys.stderr)
+    return out
 
 
 def main() -> None:
@@ -236,6 +286,7 @@ def main() -> None:
         rows = [measure(size, archive, query, newcomer, work) for size in args.sizes]
         print(table(["items", "`verify match` cold, no index files (build)", "`verify match` cold, files", "index open (in process)", "warm query (of which matching)", "index files",
                      "take in 1,000 items from another process", "`verify index` one photo", "inbox: 'beirut' / 'telegram kyiv' / flagged / newest 500",
+                     "workbench (AppTest) first-second run: inbox / inbox search / item / matches",
                      "query result (should be the photo, 0 chance candidates)"], rows))  # fmt: skip
         print(f"\nexpected match: {archive[len(archive) // 2].name}; load average at the end {os.getloadavg()[0]:.1f}")
 

@@ -1233,6 +1233,170 @@ def text_cmd(data_dir: str | None, db: str | None, backfill: bool, limit: int | 
     else:
         click.echo(f"text: read {done} stored items ({with_text} with text), {failed} failed, {left} still unread")
     sys.exit(1 if failed else 0)
+# -- background jobs (issue 15): the queue in the store, ``verify worker`` runs it ------------
+
+
+def _job_line(job: Any) -> str:
+    p = job.as_json()["progress"]
+    total = "?" if p["total"] is None else p["total"]
+    extra = f", {p['failed']} unreadable" if p["failed"] else ""
+    who = f" [{job.worker}]" if job.status == "running" and job.worker else ""
+    tail = f": {job.error}" if job.error else (f" ({_printable(p['current'])})" if job.status == "running" and p["current"] else "")
+    return f"#{job.id} {job.kind:<8} {job.status:<9} {p['done']}/{total}{extra}, attempt {job.attempts}/{job.max_attempts}{who}{tail}"
+
+
+@cli.group("jobs", invoke_without_command=True)
+@data_dir_option
+@db_option
+@click.option("--status", type=click.Choice(["queued", "running", "done", "failed", "cancelled"]), default=None)
+@click.option("--limit", type=int, default=50, show_default=True)
+@json_option
+@click.pass_context
+def jobs_cmd(ctx: click.Context, data_dir: str | None, db: str | None, status: str | None, limit: int, as_json: bool) -> None:
+    """Background work in the queue (newest first): status, progress, outcome."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(data_dir=data_dir, db=db)
+    if ctx.invoked_subcommand is not None:
+        return
+    from verify.store.jobs import JobQueue
+
+    services = _open_services(_settings(data_dir, db))
+    for job in JobQueue(services.store).list(status=status, limit=limit):
+        _emit(job.as_json()) if as_json else click.echo(_job_line(job))
+    services.close()
+
+
+def _job_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return data_dir_option(db_option(json_option(fn)))
+
+
+def _queue_for(ctx: click.Context, data_dir: str | None, db: str | None, actor: str | None = None) -> tuple[Any, Any, Settings]:
+    from verify.store.jobs import JobQueue
+
+    settings = _settings(data_dir or ctx.obj.get("data_dir"), db or ctx.obj.get("db"), actor)
+    services = _open_services(settings)
+    return services, JobQueue(services.store), settings
+
+
+@jobs_cmd.command("add")
+@click.argument("kind", type=click.Choice(["index", "refresh", "features"]))
+@click.argument("paths", nargs=-1)
+@click.option("--source", default=None, help="index: where this material was published or who sent it.")
+@click.option("--first-seen", default=None, help="index: when this material is known to have existed (YYYY-MM-DD).")
+@click.option("--origin", type=click.Choice(["archive", "submission"]), default="archive", show_default=True)
+@click.option("--actor", default=None, help="Name recorded on the events (default: VERIFY_ACTOR or your login).")
+@_job_options
+@click.pass_context
+def jobs_add(ctx: click.Context, kind: str, paths: tuple[str, ...], source: str | None, first_seen: str | None, origin: str,
+             actor: str | None, data_dir: str | None, db: str | None, as_json: bool) -> None:  # fmt: skip
+    """Queue work for `verify worker`: index PATHS into the archive, refresh old fingerprints, back-fill features."""
+    from verify.worker import enqueue_index
+
+    services, queue, settings = _queue_for(ctx, data_dir, db, actor)
+    who = _actor(settings)
+    try:
+        if kind == "index":
+            if not paths:
+                raise click.UsageError("index needs at least one PATH")
+            job = enqueue_index(services, paths, actor=who, source=source, first_seen=first_seen, origin=origin)
+        else:
+            if paths:
+                raise click.UsageError(f"{kind} takes no PATH")
+            job = queue.enqueue(kind, {"actor": who}, actor=who)
+    except VerifyError as exc:
+        _fail(str(exc), 2)
+    _emit(job.as_json()) if as_json else click.echo(f"queued job #{job.id} ({kind}); run 'verify worker' to do it")
+    services.close()
+
+
+@jobs_cmd.command("show")
+@click.argument("job_id", type=int)
+@_job_options
+@click.pass_context
+def jobs_show(ctx: click.Context, job_id: int, data_dir: str | None, db: str | None, as_json: bool) -> None:
+    """One job: status, progress, outcome (exit 1 when it failed)."""
+    services, queue, _ = _queue_for(ctx, data_dir, db)
+    try:
+        job = queue.get(job_id)
+    except VerifyError as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        _emit(job.as_json())
+    else:
+        click.echo(_job_line(job))
+        for problem in (job.result or {}).get("problems", []):
+            click.echo(f"  {_printable(problem['path'])}: {problem['error']}")
+    services.close()
+    if job.status == "failed":
+        sys.exit(1)
+
+
+@jobs_cmd.command("cancel")
+@click.argument("job_id", type=int)
+@_job_options
+@click.pass_context
+def jobs_cancel(ctx: click.Context, job_id: int, data_dir: str | None, db: str | None, as_json: bool) -> None:
+    """Cancel a queued job, or stop a running one after the file in hand (which is kept whole)."""
+    services, queue, _ = _queue_for(ctx, data_dir, db)
+    try:
+        job = queue.cancel(job_id)
+    except VerifyError as exc:
+        _fail(str(exc), 1)
+    _emit(job.as_json()) if as_json else click.echo(_job_line(job))
+    services.close()
+
+
+@jobs_cmd.command("retry")
+@click.argument("job_id", type=int)
+@_job_options
+@click.pass_context
+def jobs_retry(ctx: click.Context, job_id: int, data_dir: str | None, db: str | None, as_json: bool) -> None:
+    """Queue a failed or cancelled job again (work already done is skipped)."""
+    services, queue, _ = _queue_for(ctx, data_dir, db)
+    try:
+        job = queue.retry(job_id)
+    except VerifyError as exc:
+        _fail(str(exc), 1)
+    _emit(job.as_json()) if as_json else click.echo(_job_line(job))
+    services.close()
+
+
+@cli.command("worker")
+@data_dir_option
+@db_option
+@click.option("--once", is_flag=True, help="Exit when no job is left to claim (default: keep waiting for work).")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True, help="Jobs run at once by this process.")
+@click.option("--lease", "lease_s", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
+              help="Seconds without a heartbeat after which another worker takes a job over.")
+@click.option("--poll", "poll_s", type=click.FloatRange(0.05, 600), default=2.0, show_default=True, help="Seconds between looks at an empty queue.")
+@json_option
+def worker_cmd(data_dir: str | None, db: str | None, once: bool, concurrency: int, lease_s: float, poll_s: float, as_json: bool) -> None:
+    """Run queued background jobs (any number of workers, on any machine sharing the database)."""
+    import signal
+    import threading
+
+    from verify.worker import WorkerOptions, run_worker
+
+    settings = _settings(data_dir, db)
+    _open_services(settings).close()  # an unreachable database: one readable line, exit 2
+    stop = threading.Event()
+
+    def on_signal(_sig: int, _frame: Any) -> None:
+        stop.set()  # running jobs stop after their current file and go back to the queue
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def on_job(job: Any, outcome: str) -> None:
+        if outcome == "started":
+            click.echo(f"job #{job.id} ({job.kind}) started, attempt {job.attempts}", err=True)
+            return
+        click.echo(f"job #{job.id} ({job.kind}) {outcome}", err=True)
+        if as_json:
+            _emit({"id": job.id, "kind": job.kind, "outcome": outcome})
+
+    ran = run_worker(settings, WorkerOptions(concurrency=concurrency, once=once, lease_s=lease_s, poll_s=poll_s), stop, on_job)
+    click.echo(f"worker: {ran} job(s) run", err=True)
 
 
 def main() -> None:

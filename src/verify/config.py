@@ -65,6 +65,7 @@ class Settings:
     oidc_role_claim: str = "groups"
     oidc_role_map: str | None = None
     trusted_proxy: str | None = None
+    ui_workers: int = 1
 
     @property
     def database_url(self) -> str:
@@ -114,6 +115,7 @@ SETTINGS_TABLE: list[tuple[str, str, type, str]] = [
     ("oidc_role_claim", "VERIFY_OIDC_ROLE_CLAIM", str, "The sign-in claim that carries a person's groups (default groups)."),
     ("oidc_role_map", "VERIFY_OIDC_ROLE_MAP", str, "Groups to roles, e.g. desk-verifiers=verifier,desk-admins=admin."),
     ("trusted_proxy", "VERIFY_TRUSTED_PROXY", str, "Addresses of the reverse proxy allowed to set VERIFY_TRUSTED_HEADER (comma-separated; default 127.0.0.1,::1)."),
+    ("ui_workers", "VERIFY_UI_WORKERS", int, "Background jobs the workbench server runs itself (0: only `verify worker` processes do)."),
 ]
 
 

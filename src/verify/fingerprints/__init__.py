@@ -45,6 +45,11 @@ def hash_view(gray: np.ndarray, short: int = HASH_DECODE_TARGET) -> np.ndarray:
 
 
 def compute_image(path: Path, max_pixels: int, *, for_archive: bool = True) -> list[Fingerprint]:
+    if not for_archive:
+        shared = _query_one_decode(path, max_pixels)
+        if shared is not None:
+            gray, exchange = shared
+            return PHASH.fingerprint_gray(hash_view(gray), for_archive=False) + exchange
     gray = _decode_for_hashing(path, max_pixels)
     out = PHASH.fingerprint_gray(hash_view(gray), for_archive=for_archive)
     if for_archive:
@@ -71,6 +76,58 @@ def _decode_for_hashing(path: Path, max_pixels: int) -> np.ndarray:
     # Ask the JPEG decoder for a little more than we hash so that it picks its cheapest scale
     # and decode_reduced does not resample again; OpenCV's area resize is faster than Pillow's.
     return np.asarray(decode_reduced(path, max_pixels, target=HASH_DECODE_TARGET * 2, mode="L"))
+
+
+def _draft_scale(size: tuple[int, int], request: tuple[int, int]) -> int:
+    """The reduction (1, 2, 4 or 8) Pillow's JPEG ``draft`` picks for ``request`` (its own arithmetic)."""
+    scale = min(size[0] // max(1, request[0]), size[1] // max(1, request[1]))
+    return next(s for s in (8, 4, 2, 1) if scale >= s)
+
+
+def _query_one_decode(path: Path, max_pixels: int) -> tuple[np.ndarray, list[Fingerprint]] | None:
+    """Query side (``verify hash``, ``verify match``): one JPEG decode for PDQ and the grey views.
+
+    PDQ's reference front end decodes the JPEG in colour at the codec scale toward its 512 px
+    thumbnail; the grey views decode luminance only at the scale toward 320 px. For camera-size
+    pictures both scales are 1/8, so the second decode (about 40% of a 12-24 MP file's hashing
+    time) is the same work again: here the colour decode is done once, PDQ is computed from it
+    exactly as ``pdq.luma_from_path`` would (bit for bit: same draft, same resize), and the grey
+    picture is its luminance (Pillow's ITU-R 601 weights) instead of the decoder's Y channel,
+    which differs by rounding (at most 1-2 grey levels; pHash agreement is measured in
+    docs/benchmarks.md). Archive ingest keeps the separate luminance decode: its grey picture is
+    also what the stored keypoints are computed on. ``None``: not a single-frame colour JPEG whose
+    two scales agree (the two decodes then run as before).
+    """
+    from PIL import Image, ImageOps
+
+    from verify.fingerprints import pdq
+    from verify.media import open_image
+
+    if set(EXCHANGE) != {pdq.NAME}:
+        return None
+    im = open_image(path, max_pixels)
+    try:
+        if im.format != "JPEG" or getattr(im, "n_frames", 1) > 1 or len(im.tile) != 1 or im.mode not in ("RGB", "L"):
+            return None
+        size = pdq.thumbnail_size(im.size)
+        target = HASH_DECODE_TARGET * 2
+        if size == im.size or _draft_scale(im.size, size) != _draft_scale(im.size, (target, target)):
+            return None
+        im.draft(None, size)
+        im.load()
+        value, quality = pdq.hash_luma(pdq.luma_of(im.resize(size, Image.Resampling.BICUBIC)))
+        exchange = [Fingerprint(pdq.NAME, pdq.variant_name("full", quality), value)]
+        upright = ImageOps.exif_transpose(im) or im
+        gray = upright.convert("L")
+        short = min(gray.size)
+        if short > target * 2:  # as decode_reduced does
+            scale = target / short
+            gray = gray.resize((max(1, round(gray.width * scale)), max(1, round(gray.height * scale))), Image.Resampling.BILINEAR)
+        return np.asarray(gray), exchange
+    except Exception:  # damaged or odd: the usual path decodes again and reports it properly
+        return None
+    finally:
+        im.close()
 
 
 def compute(path: Path, sniffed: Sniffed, settings: Settings, *, for_archive: bool = True) -> list[Fingerprint]:

@@ -144,6 +144,11 @@ def _v1702_api_tokens(conn: Connection) -> None:
         "created_by TEXT NOT NULL, revoked_at VARCHAR(40), revoked_by TEXT)"
     )
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_api_token_name ON api_token (name)")
+def _v1502_jobs(conn: Connection) -> None:
+    """The background job queue (issue 15, second step): ``store/jobs.py``."""
+    from verify.store import jobs
+
+    jobs.create(conn)
 
 
 MIGRATIONS: list[tuple[int, str, Step]] = [
@@ -154,6 +159,7 @@ MIGRATIONS: list[tuple[int, str, Step]] = [
     (17, "roles: appended role grants (role_grant), each recorded in the event chain", _v17_roles),
     (18, "text read in pictures: item_text, text_term", _v18_text),
     (1702, "API tokens: public id and argon2 hash of the secret (api_token)", _v1702_api_tokens),
+    (1502, "background jobs: a queue claimed with leases (SKIP LOCKED on PostgreSQL)", _v1502_jobs),
 ]
 
 

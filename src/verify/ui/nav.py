@@ -23,6 +23,7 @@ PAGE_TABLE: list[tuple[str, str, str, str]] = [
     ("verdict", "Verdict and history", ":material/gavel:", "verdict"),
     ("export", "Export", ":material/download:", "export"),
     ("roles", "Roles", ":material/group:", "roles"),
+    ("jobs", "Background work", ":material/pending_actions:", "jobs"),
 ]
 
 ITEM_PAGES = ("item", "matches", "warnings", "verdict", "export")

@@ -70,6 +70,52 @@ def note_own_ingest(svc: Services) -> None:
         pass
 
 
+class _ServerWorker:
+    """The workbench server's own background worker: a thread running ``worker.run_worker``."""
+
+    def __init__(self, settings: Settings) -> None:
+        import threading
+
+        from verify.worker import WorkerOptions, run_worker
+
+        self.stop = threading.Event()
+        options = WorkerOptions(concurrency=settings.ui_workers, poll_s=2.0)
+        self.thread = threading.Thread(target=self._run, args=(run_worker, settings, options), name="verify-ui-worker", daemon=True)
+        self.thread.start()
+
+    def _run(self, run_worker, settings, options) -> None:  # type: ignore[no-untyped-def]
+        try:
+            run_worker(settings, options, self.stop)
+        except Exception:  # a broken worker must not take the workbench down; the page says none runs
+            log.warning("the workbench's background worker stopped", exc_info=True)
+
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def close(self) -> None:
+        self.stop.set()  # the job in hand goes back to the queue after its current file
+        self.thread.join(60)
+
+
+def _stop_worker(worker: _ServerWorker) -> None:
+    worker.close()
+
+
+@st.cache_resource(show_spinner=False, on_release=_stop_worker)
+def _server_worker(key: str, _settings: Settings) -> _ServerWorker:
+    return _ServerWorker(_settings)
+
+
+def server_worker() -> _ServerWorker | None:
+    """Start (once per process and store) the server's own worker, unless ``VERIFY_UI_WORKERS=0``
+    (a team running ``verify worker`` elsewhere). ``None`` when there is none or it stopped."""
+    s = settings()
+    if s.ui_workers <= 0:
+        return None
+    worker = _server_worker(repr(s), s)
+    return worker if worker.alive() else None
+
+
 def clear() -> None:
     """Forget cached desks and images (tests; after a data folder changes)."""
     st.cache_resource.clear()

@@ -171,6 +171,10 @@ def render() -> None:
         )
         first_seen = st.date_input("First seen / published on (archive material)", value=None, key=field_key("claim_first_seen"),
                                    min_value=date(1900, 1, 1))
+        background = st.checkbox(
+            "Analyse in the background (a big batch or long videos): you can go on working, results appear when ready",
+            key=field_key("upload_background"),
+        )
         submitted = st.form_submit_button("Upload and check", type="primary")
 
     if submitted:
@@ -205,7 +209,9 @@ def render() -> None:
                     st.rerun()
             elif claim is not None:
                 st.session_state.pop(linkview.LINK_RESULTS_KEY, None)
-            if claim is not None and files:
+            if claim is not None and files and background:
+                _queue_in_background(files, claim, "archive" if archive else "submission", actor)
+            elif claim is not None and files:
                 origin = "archive" if archive else "submission"
                 results = []
                 bar = st.progress(0.0, text="Checking files…")
@@ -219,6 +225,7 @@ def render() -> None:
                     results.append(r)
                 bar.progress(1.0, text=f"Done: {sum(r['ok'] for r in results)} of {len(results)} files stored or found.")
                 st.session_state[RESULTS_KEY] = results
+                st.session_state.pop(QUEUED_KEY, None)
                 # A fresh form for the next batch: this claim is on the record now, and carrying it
                 # over would pin it on files that did not come with it. New keys make new widgets,
                 # in the browser too; the old generation's values are dropped.
@@ -236,7 +243,34 @@ def render() -> None:
     from verify.ui.views.links import LINK_RESULTS_KEY, show_results
 
     show_results(st.session_state.get(LINK_RESULTS_KEY) or [])
+    queued = st.session_state.get(QUEUED_KEY)
+    if queued:
+        st.success(f"{queued[1]} file(s) queued as job {queued[0]}: they are analysed in the background.")
+        nav.link("jobs", "Follow the progress on the Background work page")
     _show_results(st.session_state.get(RESULTS_KEY) or [])
+
+
+QUEUED_KEY = "upload_queued_job"
+
+
+def _queue_in_background(files, claim: Claim, origin: str, actor: str) -> None:  # type: ignore[no-untyped-def]
+    """Copy the files where the workers find them and queue one job; the form starts fresh."""
+    from verify.ui.resources import server_worker
+    from verify.worker import enqueue_uploads
+
+    try:
+        job = enqueue_uploads(services(), [(f.name, f) for f in files], claim=claim, origin=origin, actor=actor)
+    except VerifyError as exc:
+        st.error(str(exc))
+        return
+    server_worker()  # this server's own worker, unless the team runs `verify worker` elsewhere
+    st.session_state[QUEUED_KEY] = (job.id, len(files))
+    st.session_state.pop(RESULTS_KEY, None)
+    gen = st.session_state.get(BATCH_KEY, 0)
+    st.session_state[BATCH_KEY] = gen + 1
+    for key in (*CLAIM_KEYS, "upload_files", "upload_links", "upload_captures", "upload_background"):
+        st.session_state.pop(field_key(key, gen), None)
+    st.rerun()
 
 
 def _first_seen_line(r: dict) -> str:
