@@ -289,3 +289,103 @@ def refilmed(source: Clip, room: Image.Image | Path, rng: random.Random) -> tupl
         return cv2.GaussianBlur(out, (0, 0), blur)
 
     return Clip(render, duration, (W, H), fps), {"tilt": round(tilt, 2), "fill": round(fill, 2), "speed": round(speed, 3), "fps": fps}
+
+
+# -- the benchmark (``benchmarks/video.py --families``) ----------------------------------------------
+
+FAMILIES = ("picture-in-picture", "side-by-side", "compilation", "re-filmed")
+
+
+def make_query(family: str, source: Clip, others: list[Clip], backdrop: Image.Image | Path, rng: random.Random) -> tuple[Clip, dict[str, object]]:
+    """One query video of ``family`` showing ``source``."""
+    if family == "picture-in-picture":
+        return broadcast(source, backdrop, rng, side_by_side=False)
+    if family == "side-by-side":
+        return broadcast(source, backdrop, rng, side_by_side=True)
+    if family == "compilation":
+        return compilation(source, others, rng)  # type: ignore[return-value]
+    return refilmed(source, backdrop, rng)
+
+
+def bench(quick: bool = False, sources: int | None = None, verbose: bool = False) -> None:
+    """Recall and false matches per family, today's matcher (no derived videos, no matched
+    stretches) as the same-run baseline, and seconds per query."""
+    import sys
+    import tempfile
+    import time
+
+    from _common import MemoryArchive, require_corpus, table
+
+    corpus = require_corpus()
+    photos = sorted(p for p in (corpus / "photos").iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    rng = random.Random(2026)
+    rng.shuffle(photos)
+    n_src = sources or (5 if quick else 12)
+    n_neg = 2 if quick else 4
+    n_dis = 4 if quick else 12
+    pool = iter(photos)
+    with tempfile.TemporaryDirectory(prefix="verify-vfam-") as tmp:
+        work = Path(tmp)
+        archive = MemoryArchive()
+        baseline = MemoryArchive()
+        baseline.matcher.video_derived = False
+        baseline.matcher.video_segments = False
+        srcs: list[tuple[int, Clip]] = []
+        t0 = time.perf_counter()
+        for k in range(n_src + n_dis):
+            clip = ken_burns([next(pool), next(pool)], rng)
+            p = encode(clip, work / f"archive-{k}.mp4", crf=rng.randint(18, 28))
+            item, _ = archive.add(p)
+            baseline.add(p)
+            if k < n_src:
+                srcs.append((item, clip))
+        if not quick:  # the corpus clips as distractors too
+            for p in sorted((corpus / "videos").iterdir()):
+                try:
+                    archive.add(p)
+                    baseline.add(p)
+                except Exception as exc:
+                    print(f"skipped {p.name}: {exc}", file=sys.stderr)
+        print(f"archive: {len(archive.items)} clips ({len(archive.matcher.index)} fingerprints), built in {time.perf_counter() - t0:.0f}s")
+        never = [ken_burns([next(pool), next(pool)], rng) for _ in range(n_neg)]
+        rows = []
+        totals = {"found": 0, "base": 0, "false": 0, "base_false": 0, "n": 0}
+        for fam in FAMILIES:
+            found = base_found = false = base_false = 0
+            secs: list[float] = []
+            offset_err: list[float] = []
+            cases = [(item, clip) for item, clip in srcs] + [(None, c) for c in never]
+            for j, (item, clip) in enumerate(cases):
+                others = [ken_burns([next(pool)], rng, duration=rng.uniform(3, 5)) for _ in range(rng.randint(2, 4))] if fam == "compilation" else []
+                qclip, info = make_query(fam, clip, others, next(pool), rng)
+                q = encode(qclip, work / f"q-{fam}-{j}.mp4", crf=rng.randint(20, 32))
+                t1 = time.perf_counter()
+                out = archive.match(q)
+                secs.append(time.perf_counter() - t1)
+                base = baseline.match(q)
+                hit = [m for m in out.matches if m.item.id == item]
+                wrong = [m for m in out.matches if m.item.id != item]
+                bwrong = [m for m in base.matches if m.item.id != item]
+                false += len(wrong)
+                base_false += len(bwrong)
+                if item is not None:
+                    found += bool(hit)
+                    base_found += any(m.item.id == item for m in base.matches)
+                    if hit and fam == "compilation" and "query_start_s" in hit[0].detail:
+                        offset_err.append(abs(float(hit[0].detail["query_start_s"]) - float(info["query_start_s"])))  # type: ignore[arg-type]
+                if verbose:
+                    got = [(m.item.id, m.method) for m in out.matches] or [(m.item.id, m.method) for m in out.candidates[:1]]
+                    print(f"  {fam} #{j} want {item} {info}: {got} ({secs[-1]:.2f}s) timings {({k: round(v, 2) for k, v in out.timings.items()})}", file=sys.stderr)
+            n = len(srcs)
+            totals["found"] += found
+            totals["base"] += base_found
+            totals["false"] += false
+            totals["base_false"] += base_false
+            totals["n"] += n
+            rows.append([
+                fam, f"{found}/{n} = {found / n:.2f}", false, f"{base_found}/{n} = {base_found / n:.2f}", base_false,
+                f"{np.mean(secs):.2f} / {max(secs):.2f}", f"{max(offset_err):.2f}" if offset_err else "-",
+            ])  # fmt: skip
+        print()
+        print(table(["family", "recall", "false matches", "baseline recall", "baseline false", "s/query mean / max", "worst start error s"], rows))
+        print(f"\n{len(FAMILIES) * (n_src + n_neg)} queries ({len(FAMILIES) * n_neg} never-archived); recall {totals['found']}/{totals['n']}, false matches {totals['false']}; baseline recall {totals['base']}/{totals['n']}, false {totals['base_false']}")
