@@ -132,11 +132,11 @@ def _headline(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(n))
 
 
-def broadcast(source: Clip, background: Image.Image | Path, rng: random.Random, *, side_by_side: bool | None = None) -> tuple[Clip, dict[str, object]]:
+def broadcast(source: Clip, background: Image.Image | Path, rng: random.Random, *, side_by_side: bool | None = None, size: tuple[int, int] | None = None) -> tuple[Clip, dict[str, object]]:
     """``source`` inside a news broadcast frame: an inset (40-70% of the width, in a corner or the
     centre) over a studio background with a lower-third banner, a ticker and a channel logo; or
     (``side_by_side``) beside a presenter. Returns the clip and its parameters."""
-    W, H = rng.choice([(1280, 720), (1920, 1080), (960, 540)])
+    W, H = size or rng.choice([(1280, 720), (1920, 1080), (960, 540)])
     sbs = rng.random() < 0.35 if side_by_side is None else side_by_side
     bg = cv2.GaussianBlur(_load(background, max(W, H) + 200), (0, 0), rng.uniform(2, 9))
     bg = cv2.resize(bg, (W, H), interpolation=cv2.INTER_AREA)
@@ -198,11 +198,11 @@ def broadcast(source: Clip, background: Image.Image | Path, rng: random.Random, 
 # -- compilation -------------------------------------------------------------------------------------
 
 
-def compilation(target: Clip, others: list[Clip], rng: random.Random) -> tuple[Clip, dict[str, float]]:
+def compilation(target: Clip, others: list[Clip], rng: random.Random, *, size: tuple[int, int] | None = None) -> tuple[Clip, dict[str, float]]:
     """``target`` (a stretch of it) cut into a sequence of other clips at a random position, at
     another resolution and frame rate. Returns the clip and where the target is
     (``query_start_s``, ``archive_start_s``, ``length_s``)."""
-    W, H = rng.choice([(640, 360), (854, 480), (1280, 720), (960, 540)])
+    W, H = size or rng.choice([(640, 360), (854, 480), (1280, 720), (960, 540)])
     fps = rng.choice([24.0, 25.0, 30.0])
     a0 = rng.uniform(0, max(0.0, target.duration - 4.0))
     length = rng.uniform(3.5, target.duration - a0)
@@ -234,10 +234,10 @@ def compilation(target: Clip, others: list[Clip], rng: random.Random) -> tuple[C
 # -- re-filmed off a screen --------------------------------------------------------------------------
 
 
-def refilmed(source: Clip, room: Image.Image | Path, rng: random.Random) -> tuple[Clip, dict[str, object]]:
+def refilmed(source: Clip, room: Image.Image | Path, rng: random.Random, *, size: tuple[int, int] | None = None) -> tuple[Clip, dict[str, object]]:
     """``source`` played on a screen and filmed by a hand-held camera: perspective tilt, a bezel,
     moire, glare, soft focus, hand shake, another frame rate and a slightly different speed."""
-    W, H = rng.choice([(1280, 720), (960, 540), (1024, 576)])
+    W, H = size or rng.choice([(1280, 720), (960, 540), (1024, 576)])
     bg = cv2.resize(cv2.GaussianBlur(_load(room, max(W, H)), (0, 0), 6), (W, H)) * rng.uniform(0.3, 0.6)
     bg = bg.astype(np.uint8)
     sw, sh = source.size
