@@ -103,8 +103,6 @@ def candidate_distance(archive_rows: int) -> int:
     return d
 #: Video: a frame pair counts when its hashes are this close...
 FRAME_DISTANCE = 12
-#: Video ranking: after frames within ``FRAME_DISTANCE``, frames within this radius count.
-FRAME_NEAR_DISTANCE = 18
 #: ...and agrees with the clip's time offset within this many seconds.
 OFFSET_TOLERANCE_S = 1.5
 #: Video vs video: share of query frames matched at one offset for a confident match by hashes alone.
@@ -483,10 +481,7 @@ class Matcher:
         if not query_is_video:
             return (best,)
         frames = len({x.query_time_s for x in h.hits if x.distance <= FRAME_DISTANCE})
-        # Then frames within a looser radius: a filmed screen's or an inset's frames are often
-        # 14-20 bits from the archived clip, but several of them so is rarely chance.
-        near = len({x.query_time_s for x in h.hits if x.distance <= FRAME_NEAR_DISTANCE})
-        return (-frames, -near, best)
+        return (-frames, best)
 
     def _archive_features(self, item: MediaItem, time_s: float | None):  # type: ignore[no-untyped-def]
         if self._blob_path is None:
