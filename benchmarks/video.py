@@ -10,6 +10,7 @@ corpus videos as distractors, and a generated 720p clip with a fast pan. Two che
 
     .venv/bin/python benchmarks/video.py           # full (a few minutes)
     .venv/bin/python benchmarks/video.py --quick   # fewer stills
+    .venv/bin/python benchmarks/video.py --families [--quick]   # issue 12 video families
 """
 
 from __future__ import annotations
@@ -80,7 +81,14 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--stills", type=int, default=None, help="stills grabbed per archived clip")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--families", action="store_true", help="picture-in-picture, compilation, re-filmed (issue 12)")
+    ap.add_argument("--sources", type=int, default=None, help="--families: archived source clips")
     args = ap.parse_args()
+    if args.families:
+        import video_families
+
+        video_families.bench(quick=args.quick, sources=args.sources, verbose=args.verbose)
+        return
     corpus = require_corpus()
     videos = sorted(p for p in (corpus / "videos").iterdir() if p.is_file())
     per_clip = args.stills if args.stills is not None else (2 if args.quick else 5)

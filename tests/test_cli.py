@@ -16,7 +16,7 @@ import procs
 from factories import jpeg_bytes, photo, png_bytes, video, write
 
 MATCH_KEYS = {"path", "sha256", "kind", "error", "matches", "candidates"}
-MATCH_ENTRY_KEYS = {"sha256", "item_id", "filename", "score", "distance", "method", "query_time_s", "match_time_s", "first_seen_at", "source"}
+MATCH_ENTRY_KEYS = {"sha256", "item_id", "filename", "score", "distance", "method", "query_time_s", "match_time_s", "first_seen_at", "source", "detail"}
 META_KEYS = {"path", "sha256", "kind", "mime", "width", "height", "captured_at", "make", "model", "software",
              "orientation", "gps", "duration_s", "fps", "video_codec", "rotation", "c2pa", "error", "raw"}  # fmt: skip
 

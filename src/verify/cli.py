@@ -214,7 +214,21 @@ def match_json(m: Match) -> dict[str, Any]:
         "match_time_s": m.match_time_s,
         "first_seen_at": m.item.first_seen_at.isoformat() if m.item.first_seen_at else None,
         "source": m.item.source,
+        # The figures behind the decision (added, issue 12): the matched region of the query, and
+        # for a clip inside a longer video query_start_s/query_end_s and archive_start_s/archive_end_s.
+        "detail": _json_safe(m.detail),
     }
+
+
+def _json_safe(value: Any) -> Any:
+    """``Match.detail`` as plain JSON values (numpy scalars and tuples become numbers and lists)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value
 
 
 def _as_fingerprints(rows: list[dict[str, Any]]) -> list[Fingerprint]:

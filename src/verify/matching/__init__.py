@@ -169,6 +169,11 @@ class _ItemHits:
 
 
 class Matcher:
+    #: Derived query videos (picture-in-picture, a re-filmed screen) when a video matched nothing.
+    video_derived: bool = True
+    #: Video vs video may also be confident on one matched stretch (a clip inside a compilation).
+    video_segments: bool = True
+
     def __init__(
         self,
         load_fingerprints: Callable[[], object],
@@ -267,6 +272,9 @@ class Matcher:
             # Nothing confirmed: the query may hold the picture (a collage tile, a tilted screen,
             # under meme text, turned by a quarter). Its derived pictures go through the same pipeline.
             self._derived_stage(qfeats, query_path, exclude_item_id, outcome)
+        elif not still and not outcome.matches and query_path is not None and self._blob_path is not None and self.video_derived:
+            # A video with nothing confirmed: the clip may be an inset, or on a filmed screen.
+            self._video_derived_stage(query_path, exclude_item_id, outcome)
         outcome.matches.sort(key=lambda m: (-m.score, m.distance))
         outcome.candidates.sort(key=lambda m: (-m.score, m.distance))
         return outcome
@@ -303,6 +311,48 @@ class Matcher:
             outcome.candidates.extend(_from_derived(m, d) for m in sub.candidates if m.item.id not in have)
         outcome.timings["derived: pipelines"] = time.perf_counter() - t
 
+    def _video_derived_stage(self, query_path: Path, exclude_item_id: int | None, outcome: MatchOutcome) -> None:
+        """Each derived video (``video_derived.py``: an inset, a side of a side-by-side, a rectified
+        screen) as a query video of its own, best hashes first, at most ``MAX_DERIVED_VIDEOS``.
+
+        A derived video's match must be confirmed by keypoints on its sub-picture: the sub-pictures
+        are guesses, and hashes alone of a guessed region are a weaker signal than of a whole frame.
+        """
+        from verify.matching import video_derived as vd
+
+        t = time.perf_counter()
+        try:
+            frames, size = vd.sample_frames(query_path)
+        except Exception:
+            return
+        outcome.timings["video derived: sample"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ranked: list[tuple[int, int, int, vd.DerivedVideo, list[Fingerprint]]] = []
+        for k, dv in enumerate(vd.derive_videos(frames, size)):
+            fps: list[Fingerprint] = []
+            for ts, g in dv.frames.items():
+                fps.extend(PHASH.fingerprint_gray(hash_view(g), for_archive=False, frame_time_s=ts, video=True))
+            if not fps:
+                continue
+            hits = self.index.search_many(fps, SHORTLIST_DISTANCE, exclude_item=exclude_item_id, limit=4)
+            close = {fp.frame_time_s for fp, row in zip(fps, hits) if any(h.distance <= FRAME_DISTANCE for h in row)}
+            best = min((h.distance for row in hits for h in row), default=SHORTLIST_DISTANCE + 1)
+            ranked.append((-len(close), best, k, dv, fps))
+        ranked.sort(key=lambda r: r[:3])
+        outcome.timings["video derived: find and hash"] = time.perf_counter() - t
+        t = time.perf_counter()
+        for _, _, _, dv, fps in ranked[: vd.MAX_DERIVED_VIDEOS]:
+            sub, _ = self._match_picture(fps, query_path, exclude_item_id, None, _DERIVED, features=vd.FrameRegions(query_path, dv))
+            found = [_from_derived_video(m, dv) for m in sub.matches if _confirmed(m)]
+            if found:
+                ids = {m.item.id for m in found}
+                outcome.candidates = [c for c in outcome.candidates if c.item.id not in ids]
+                outcome.matches.extend(found)
+                break
+            have = {c.item.id for c in outcome.candidates}
+            outcome.candidates.extend(_from_derived_video(replace(m, confident=False, score=min(m.score, 0.49)), dv) for m in sub.matches + sub.candidates if m.item.id not in have)
+        outcome.timings["video derived: pipelines"] = time.perf_counter() - t
+
     def _match_picture(
         self,
         queries: list[Fingerprint],
@@ -310,12 +360,14 @@ class Matcher:
         exclude_item_id: int | None,
         gray: np.ndarray | None,
         limits: _Limits,
+        features: QueryFeatures | None = None,
     ) -> tuple[MatchOutcome, QueryFeatures]:
-        """The pipeline for one query picture: the file itself, or (``gray``) a picture derived from it."""
+        """The pipeline for one query picture: the file itself, or (``gray``) a picture derived from it;
+        ``features``: the query's keypoints from elsewhere (a derived video's sub-pictures)."""
         query_is_video = any(fp.frame_time_s is not None for fp in queries)
         # Regions of the query picture that got hashed (videos: the whole frame only).
         regions = ("full",) if query_is_video else tuple(dict.fromkeys(_region_of(fp.variant) for fp in queries))
-        qfeats = QueryFeatures(query_path, regions, gray=gray)
+        qfeats = features if features is not None else QueryFeatures(query_path, regions, gray=gray)
         outcome = MatchOutcome()
         t = time.perf_counter()
         hits = self.index.search_many(queries, SHORTLIST_DISTANCE, exclude_item=exclude_item_id, limit=HITS_PER_HASH)
@@ -570,6 +622,13 @@ class Matcher:
         confident = (share >= VIDEO_SHARE_CONFIDENT and len(matched_times) >= min(2, total)) or (
             geometry.confirmed and share >= VIDEO_SHARE_CONFIRMED
         )
+        segment = _segment(consistent, query_times, precise)
+        if self.video_segments and not confident and segment is not None:
+            # A clip inside a longer video (a compilation): most query frames of one stretch at
+            # least SEGMENT_MIN_S long match the archived clip at one offset, and keypoints confirm it.
+            confident = geometry.confirmed and segment["segment_share"] >= SEGMENT_SHARE and segment["segment_frames"] >= SEGMENT_FRAMES and (
+                segment["query_end_s"] - segment["query_start_s"] >= SEGMENT_MIN_S
+            )
         if not confident and best.distance > candidate_distance(len(self.index)) and not geometry.promising:
             return None
         score = (0.5 + 0.5 * share) if confident else 0.5 * share
@@ -581,7 +640,10 @@ class Matcher:
             "hash_distance": best.distance,
         }
         if geometry is not NO_GEOMETRY:
-            detail.update(inliers=geometry.inliers, mirrored=geometry.mirrored)
+            detail.update(inliers=geometry.inliers, mirrored=geometry.mirrored, confirmed=geometry.confirmed)
+        if segment is not None and self.video_segments:
+            # Where the matched stretch is in the query and in the archived clip.
+            detail.update(segment)
         method = f"phash-v2 frames {len(matched_times)}/{total} at {precise:+.1f}s" + (f", orb {geometry.inliers} inliers" if geometry.inliers else "")
         return Match(
             item=item,
@@ -597,6 +659,49 @@ class Matcher:
 
 #: Inliers at which an unconfirmed candidate's geometric score saturates.
 CONFIRM_SCALE = 60
+#: A clip inside a compilation: share of the query frames within the matched stretch, frames, seconds.
+SEGMENT_SHARE = 0.5
+SEGMENT_FRAMES = 3
+SEGMENT_MIN_S = 1.5
+
+
+def _segment(consistent: list[Hit], query_times: list[float], offset: float) -> dict[str, float] | None:
+    """The stretch of the query matched at one offset: its start and end in the query and in the
+    archived clip (query time + ``offset``, the median offset), and the share of the query's sampled
+    frames within it that matched."""
+    pairs = [(h.query_time_s, h.frame_time_s) for h in consistent if h.query_time_s is not None and h.frame_time_s is not None]
+    if not pairs:
+        return None
+    q0 = min(q for q, _ in pairs)
+    q1 = max(q for q, _ in pairs)
+    matched = {q for q, _ in pairs}
+    inside = [t for t in query_times if q0 - 1e-6 <= t <= q1 + 1e-6]
+    return {
+        "query_start_s": round(q0, 2),
+        "query_end_s": round(q1, 2),
+        "archive_start_s": round(max(0.0, q0 + offset), 2),
+        "archive_end_s": round(max(0.0, q1 + offset), 2),
+        "segment_frames": len(matched),
+        "segment_share": round(len(matched) / max(1, len(inside)), 3),
+    }
+
+
+def _confirmed(m: Match) -> bool:
+    """Did keypoints confirm this match (not hashes alone)?"""
+    return m.confident and (bool(m.detail.get("confirmed")) or "(confirmed)" in m.method)
+
+
+def _from_derived_video(m: Match, d: Any) -> Match:
+    """A match found through a derived video, saying which part of the frame it was."""
+    detail: dict[str, object] = {**m.detail, "view": d.view, "cue": d.cue}
+    where = d.view
+    if d.region is not None:
+        detail["region"] = list(d.region)
+        x, y, w, h = d.region
+        where += f" {w}x{h} at ({x},{y})"
+    if d.quad is not None:
+        detail["quad"] = [list(p) for p in d.quad]
+    return replace(m, method=f"{where}: {m.method}", detail=detail)
 
 
 def _region_of(variant: str) -> str:
