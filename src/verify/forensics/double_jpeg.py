@@ -58,9 +58,11 @@ MIN_FIRST_STEP = 2
 MIN_NONZERO = 400
 #: Relative improvement of the double-compression fit over the single-compression fit (summed
 #: over frequencies) needed to call the file re-saved. Set on the benchmark data.
-DOUBLE_THRESHOLD = 0.08
+EXACT_DOUBLE_THRESHOLD = 0.08
+RECOMPUTED_DOUBLE_THRESHOLD = 0.25
 #: Below this, the reading is "not re-saved" rather than "inconclusive".
-SINGLE_THRESHOLD = 0.03
+EXACT_SINGLE_THRESHOLD = 0.03
+RECOMPUTED_SINGLE_THRESHOLD = 0.08
 #: Tiles (in 8x8 blocks) of the local map.
 TILE_BLOCKS = 8
 
@@ -237,6 +239,8 @@ def analyse(y: np.ndarray, table: np.ndarray, *, with_map: bool = True, seed: in
     best_q = int(candidate_q[int(np.argmin(q_costs))])
     q_score = (single_full - float(q_costs.min())) / max(single_full, 1e-9)
     full_score = (single_full - free_full) / max(single_full, 1e-9)
+    # Recomputed coefficients are noisier: the earlier, stricter thresholds apply to them.
+    DOUBLE_THRESHOLD, SINGLE_THRESHOLD = (EXACT_DOUBLE_THRESHOLD, EXACT_SINGLE_THRESHOLD) if exact else (RECOMPUTED_DOUBLE_THRESHOLD, RECOMPUTED_SINGLE_THRESHOLD)
     if score >= DOUBLE_THRESHOLD:
         verdict: bool | None = True
         confidence = float(min(1.0, 0.5 + 0.5 * (score - DOUBLE_THRESHOLD) / (1 - DOUBLE_THRESHOLD) + 0.25))
