@@ -22,6 +22,7 @@ import argparse
 import io
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,13 +35,23 @@ from _common import require_corpus, table  # noqa: E402
 from verify.forensics import clone, double_jpeg, jpeg, lenses  # noqa: E402
 
 
+#: Software names in EXIF that mean an editor wrote the file after the camera (not untouched).
+EDITORS = ("photoshop", "gimp", "quicktime", "lightroom", "paint", "picasa", "acdsee", "windows", "microsoft", "adobe", "editor")
+
+
 def camera_files(corpus: Path) -> list[Path]:
+    """Corpus JPEGs as a camera wrote them: EXIF make, custom tables, and no trace of an editor
+    (no Photoshop or Adobe segment, no editor named in EXIF Software). Files an editor re-saved
+    (Photoshop keeps the EXIF make) are double compressed for real and are not negatives."""
     out = []
     for p in sorted((corpus / "photos").glob("*.jp*g")):
         try:
             with Image.open(p) as im:
-                make = im.getexif().get(0x010F)
+                exif = im.getexif()
+                make, software = exif.get(0x010F), str(exif.get(0x0131) or "").lower()
                 if im.format != "JPEG" or im.mode not in ("RGB", "L") or not make:
+                    continue
+                if "photoshop" in im.info or "adobe" in im.info or any(e in software for e in EDITORS):
                     continue
             r = jpeg.read(p, use_exiftool=False)
         except Exception:
@@ -50,7 +61,13 @@ def camera_files(corpus: Path) -> list[Path]:
     return out
 
 
-def _double_of(data: bytes) -> double_jpeg.DoubleReading:
+def _double_of(data: bytes, exact: bool = True) -> double_jpeg.DoubleReading:
+    coef_q = None
+    if exact:  # the file's own coefficients, as examine() reads them (jpeglib wants a path)
+        with tempfile.NamedTemporaryFile(suffix=".jpg") as f:
+            f.write(data)
+            f.flush()
+            coef_q = double_jpeg.coefficients(Path(f.name))
     with Image.open(io.BytesIO(data)) as im:
         table_ = np.array(im.quantization[0])
         if im.mode == "L":
@@ -58,7 +75,7 @@ def _double_of(data: bytes) -> double_jpeg.DoubleReading:
         else:
             im.draft("YCbCr", im.size)
             y = np.asarray(im)[:, :, 0].astype(np.float32) - 128
-    return double_jpeg.analyse(y, table_, with_map=True)
+    return double_jpeg.analyse(y, table_, with_map=True, coef_q=coef_q)
 
 
 def _save(im: Image.Image, q: int) -> bytes:

@@ -292,3 +292,21 @@ def test_symmetric_butterfly_is_not_a_mirrored_clone(corpus: Path) -> None:
     """The two wings of a butterfly match as a mirror image: one symmetric thing, not a copy."""
     with Image.open(corpus / "photos" / "mei__jpg_Kodak_DX4330.jpg") as im:
         assert not clone.analyse(np.asarray(im.convert("RGB"))).detected
+
+
+def test_exact_coefficients_flag_a_resave_at_a_higher_quality(tmp_path: Path) -> None:
+    """With the file's own coefficients (jpeglib), steps of 1 are read: a quality-90 picture
+    re-saved at 100 is flagged, the quality-90 original is not."""
+    pytest.importorskip("jpeglib")
+    first = jpeg_bytes(photo(7, (1024, 768)), quality=90)
+
+    def exact(data: bytes, name: str) -> double_jpeg.DoubleReading:
+        path = write(tmp_path / name, data)
+        coef = double_jpeg.coefficients(path)
+        assert coef is not None and coef.shape[2] == 64
+        with Image.open(path) as im:
+            table = np.array(im.quantization[0])
+        return double_jpeg.analyse(double_jpeg.luminance(path, 10**8), table, coef_q=coef)
+
+    assert exact(first, "single.jpg").double_compressed is not True
+    assert exact(_resave(first, 100), "again.jpg").double_compressed is True

@@ -164,12 +164,13 @@ def _image_readings(path: Path, sniffed: Any, settings: Any, meta: Any, out: For
                 if 0 not in reading.tables:
                     return None
                 y = double_jpeg.luminance(path, settings.max_image_pixels)
+                coef_q = None if big else double_jpeg.coefficients(path)
                 if big:
                     h, w = y.shape
                     ch, cw = min(h, 3000), min(w, 4000)
                     top, left = ((h - ch) // 2) // 8 * 8, ((w - cw) // 2) // 8 * 8
                     y = y[top : top + ch, left : left + cw]
-                return double_jpeg.analyse(y, np.array(reading.tables[0]))
+                return double_jpeg.analyse(y, np.array(reading.tables[0]), coef_q=coef_q)
 
             d = timed("double_compression", dj)
             if d is not None:

@@ -15,8 +15,10 @@ al., "A SIFT-based forensic method for copy-move attack detection", 2011):
    the scale is implausible, or the "copy" is a row of repeated things (windows, tiles, text),
    recognised because the same shift repeats in several groups or the region is tiny.
 
-Flat areas (sky, walls) have no keypoints, so a clone of flat texture is missed; the reading
-says "nothing found", never "nothing there".
+Textured areas with few keypoints (grass, gravel, foliage) are covered by the block-matching
+check of ``clone_blocks`` (plain moves only). Truly flat areas (clear sky, a white wall) match
+themselves everywhere and are left out on purpose, so a patch of clear sky copied over something
+is missed; the reading says "nothing found", never "nothing there".
 """
 
 from __future__ import annotations
@@ -62,11 +64,41 @@ class CloneReading:
                 "pairs": [{"source": p.source, "target": p.target, "inliers": p.inliers, "transform": p.transform} for p in self.pairs]}  # fmt: skip
 
 
-def analyse(rgb: np.ndarray) -> CloneReading:
-    """Copy-move groups in an RGB (or grey) picture array."""
+def analyse(rgb: np.ndarray, blocks: bool = True) -> CloneReading:
+    """Copy-move groups in an RGB (or grey) picture array: keypoint self-matching, plus (with
+    ``blocks``) the block-matching check for textured areas with few keypoints
+    (``clone_blocks``), whose regions are added when the keypoints did not already report them."""
     import cv2
 
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+    reading = _keypoints(grey)
+    if blocks:
+        _add_block_regions(reading, grey)
+    return reading
+
+
+def _add_block_regions(reading: CloneReading, grey: np.ndarray) -> None:
+    from verify.forensics import clone_blocks
+
+    regions, bscale = clone_blocks.analyse(grey)
+    for r in regions:
+        src = _scaled(r.source, 1.0 / bscale)
+        dst = _scaled(r.target, 1.0 / bscale)
+        a, b = _unscaled(src, 1.0), _unscaled(dst, 1.0)
+        if any((_overlap(a, _unscaled(p.source, 1.0)) > 0.3 and _overlap(b, _unscaled(p.target, 1.0)) > 0.3)
+               or (_overlap(a, _unscaled(p.target, 1.0)) > 0.3 and _overlap(b, _unscaled(p.source, 1.0)) > 0.3)
+               for p in reading.pairs):  # fmt: skip
+            continue  # the keypoints already found this pair
+        up = 1.0 / bscale
+        centre_s = ((r.source[0] + r.source[2]) / 2 * up, (r.source[1] + r.source[3]) / 2 * up)
+        centre_d = ((r.target[0] + r.target[2]) / 2 * up, (r.target[1] + r.target[3]) / 2 * up)
+        reading.pairs.append(ClonePair(src, dst, r.blocks, "shift (matching blocks)", [centre_s], [centre_d]))
+    reading.detected = bool(reading.pairs)
+
+
+def _keypoints(grey: np.ndarray) -> CloneReading:
+    import cv2
+
     h, w = grey.shape
     scale = min(1.0, WORK_SIDE / max(h, w))
     if scale < 1.0:
@@ -284,8 +316,8 @@ def findings(r: CloneReading | None, reduced: bool = False) -> list[Finding]:
     if not r.detected:
         return []
     kinds = ", ".join(sorted({p.transform for p in r.pairs}))
-    boxes = "; ".join(f"{i + 1}: {p.source} -> {p.target} ({p.inliers} matching points, {p.transform})" for i, p in enumerate(r.pairs[:4]))
-    return [Finding("clone_detected", "red_flag" if max(p.inliers for p in r.pairs) >= 25 else "caution",
+    boxes = "; ".join(f"{i + 1}: {p.source} -> {p.target} ({p.inliers} matching {'blocks' if 'blocks' in p.transform else 'points'}, {p.transform})" for i, p in enumerate(r.pairs[:4]))
+    return [Finding("clone_detected", "red_flag" if any(p.inliers >= (200 if "blocks" in p.transform else 25) for p in r.pairs) else "caution",
                     f"Part of the picture appears copied elsewhere in it ({len(r.pairs)} region pair{'s' if len(r.pairs) > 1 else ''})",
                     f"Matching detail in two places, related by one {kinds} transform: {boxes} (x, y, width, height in pixels). "
                     "Look at both regions on the picture: a patch copied to hide or add something, or two genuinely "
