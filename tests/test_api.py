@@ -439,3 +439,10 @@ def test_fetch_link_through_the_api(settings: Settings, tmp_path: Path) -> None:
             is_problem(missing, 422)
         finally:
             desk.close()
+
+
+def test_a_repeated_query_parameter_is_refused(desk: Desk) -> None:
+    """?text=a&text=b would otherwise be read as its last value: a different question from the one asked."""
+    r = desk.client.get("/v1/items", headers=desk.h("viewer"), params=[("text", "Kyiv"), ("text", "Idlib")])
+    assert "only once" in is_problem(r, r.status_code)["detail"] and r.status_code in (400, 422)
+    assert desk.client.get("/v1/items", headers=desk.h("viewer"), params={"text": "Kyiv"}).status_code == 200

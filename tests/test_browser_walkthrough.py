@@ -179,7 +179,7 @@ def test_walkthrough_screens_are_real(launched: tuple[str, Path], browser_page, 
     # 2. Upload the forwarded photo with the claim that came with it.
     click_nav(page, "Upload")
     see(page, "Drop the photos and videos")
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(UPLOAD))
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(UPLOAD))
     # The picker shows the name shortened ("forward...-today.jpg"), with the size.
     page.locator('[data-testid="stFileUploader"]').get_by_text("-today.jpg").first.wait_for(state="visible")
     page.get_by_label("Source (who sent it)").fill("Reader on WhatsApp")

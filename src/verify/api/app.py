@@ -192,6 +192,13 @@ def known_query(request: Request) -> None:
     if unknown:
         shown = ", ".join(repr(clean_text(k, 60) or "") for k in unknown[:5])
         raise VerifyError(f"This endpoint does not take the query parameter(s) {shown}; see /docs.")
+    # Every query parameter here is one value: a repeated one (?text=a&text=b) would otherwise be
+    # read as its last value, a different question from the one asked.
+    keys = [k for k, _ in request.query_params.multi_items()]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        shown = ", ".join(repr(clean_text(k, 60) or "") for k in repeated[:5])
+        raise VerifyError(f"The query parameter(s) {shown} may be given only once.")
 
 
 def create_app(settings: Settings, services: Any | None = None) -> FastAPI:
