@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 
 from factories import photo
 from test_matching import Archive, _query, _top
-from verify.fingerprints.regions import _iou, find_regions, quads, rectify
+from verify.fingerprints.regions import find_regions, iou, quads, rectify
 from verify.fingerprints.views import caption_text_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -55,7 +55,7 @@ def test_regions_of_a_grid_with_gutters_and_of_one_without() -> None:
         for i in range(4):
             want = ((i % 2) * (400 + gutter), (i // 2) * (300 + gutter), 400, 300)
             # a tile whose own edge is one flat colour may lose that strip to the gutter
-            assert any(_iou(box, want) >= 0.85 for box in boxes), (gutter, want, boxes)
+            assert any(iou(box, want) >= 0.85 for box in boxes), (gutter, want, boxes)
 
 
 def test_one_photo_has_no_regions_worth_a_query() -> None:

@@ -29,7 +29,7 @@ from sqlalchemy import update
 from verify.errors import VerifyError
 from verify.links.capture import CaptureStore
 from verify.links.fetch import FetchLimits
-from verify.links.provenance import TRUSTED_BASES, FoundMedia, LinkProvenance
+from verify.links.provenance import TRUSTED_BASES, FoundMedia, LinkProvenance, instant
 from verify.models import Claim, MediaItem, Origin
 
 if TYPE_CHECKING:
@@ -79,25 +79,14 @@ def captures(svc: Services) -> CaptureStore:
     return CaptureStore(svc.settings.data_dir / "captures")
 
 
-def _instant(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    text = value[:-1] + "+00:00" if value.endswith("Z") else value
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def first_seen_of(prov: LinkProvenance, media: FoundMedia | None) -> tuple[datetime | None, str | None]:
     """The earliest trustworthy time for one media file, and what says so."""
     options: list[tuple[datetime, str]] = []
     for when, basis in ((prov.published_at, prov.published_at_basis), (media.published_at, media.published_at_basis) if media else (None, None)):
-        t = _instant(when)
+        t = instant(when)
         if t is not None and basis in TRUSTED_BASES:
             options.append((t, basis))
-    t = _instant(prov.captured_at)
+    t = instant(prov.captured_at)
     if t is not None:
         options.append((t, "capture"))
     if not options:

@@ -168,7 +168,7 @@ def find_regions(gray: np.ndarray) -> list[XYWH]:
         patch = g[by : by + bh, bx : bx + bw]
         if patch.std() < 12:
             continue
-        if any(_iou((bx, by, bw, bh), o) > 0.8 for o in out):
+        if any(iou((bx, by, bw, bh), o) > 0.8 for o in out):
             continue
         out.append((bx, by, bw, bh))
         if len(out) >= MAX_REGIONS:
@@ -176,13 +176,14 @@ def find_regions(gray: np.ndarray) -> list[XYWH]:
     return [(round(x / scale), round(y / scale), round(bw / scale), round(bh / scale)) for x, y, bw, bh in out]
 
 
-def _iou(a: XYWH, b: XYWH) -> float:
+def iou(a: XYWH, b: XYWH) -> float:
+    """Intersection over union of two boxes (0 for empty ones)."""
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
     ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
     iy = max(0, min(ay + ah, by + bh) - max(ay, by))
     inter = ix * iy
-    return inter / (aw * ah + bw * bh - inter)
+    return inter / max(1, aw * ah + bw * bh - inter)
 
 
 def _xywh(q: np.ndarray) -> XYWH:

@@ -69,9 +69,12 @@ class FoundMedia:
     published_at_basis: str | None = None
 
 
-def _instant(value: str) -> Any:
+def instant(value: str | None) -> Any:
+    """A stored ISO 8601 time (``Z`` or an offset; none means UTC) as an aware datetime, or None."""
     from datetime import UTC, datetime
 
+    if not value:
+        return None
     text = value[:-1] + "+00:00" if value.endswith("Z") else value
     try:
         when = datetime.fromisoformat(text)
@@ -82,9 +85,9 @@ def _instant(value: str) -> Any:
 
 def dated(candidates: list[tuple[str | None, str | None]]) -> tuple[str | None, str | None]:
     """The published time to show and its basis: the earliest trustworthy one (platform, page); the server's ``Last-Modified`` only when nothing else states a time."""
-    trusted = [(t, b) for t, b in candidates if t and b in TRUSTED_BASES and _instant(t) is not None]
+    trusted = [(t, b) for t, b in candidates if t and b in TRUSTED_BASES and instant(t) is not None]
     if trusted:
-        t, b = min(trusted, key=lambda tb: (_instant(tb[0]), TRUSTED_BASES.index(tb[1])))
+        t, b = min(trusted, key=lambda tb: (instant(tb[0]), TRUSTED_BASES.index(tb[1])))
         return t, b
     server = [t for t, b in candidates if t and b == "server"]
     return (server[0], "server") if server else (None, None)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -146,7 +146,7 @@ def _add_time(outcome: MatchOutcome, stage: str, since: float) -> None:
     outcome.timings[stage] = outcome.timings.get(stage, 0.0) + time.perf_counter() - since
 
 
-def _from_derived(m: Match, d: Derived) -> Match:
+def _from_derived(m: Match, d: Any) -> Match:
     """A match found through a derived query, saying which part of the query (or which view) it was."""
     detail = {**m.detail, "view": d.view}
     where = d.view
@@ -302,13 +302,8 @@ class Matcher:
         for _, _, d, fps in ranked[:MAX_DERIVED]:
             sub, _ = self._match_picture(fps, query_path, exclude_item_id, d.gray, _DERIVED)
             found = [_from_derived(m, d) for m in sub.matches]
-            if found:
-                ids = {m.item.id for m in found}
-                outcome.candidates = [c for c in outcome.candidates if c.item.id not in ids]
-                outcome.matches.extend(found)
+            if _take_derived(outcome, found, (_from_derived(m, d) for m in sub.candidates)):
                 break
-            have = {c.item.id for c in outcome.candidates}
-            outcome.candidates.extend(_from_derived(m, d) for m in sub.candidates if m.item.id not in have)
         outcome.timings["derived: pipelines"] = time.perf_counter() - t
 
     def _video_derived_stage(self, query_path: Path, exclude_item_id: int | None, outcome: MatchOutcome) -> None:
@@ -344,13 +339,9 @@ class Matcher:
         for _, _, _, dv, fps in ranked[: vd.MAX_DERIVED_VIDEOS]:
             sub, _ = self._match_picture(fps, query_path, exclude_item_id, None, _DERIVED, features=vd.FrameRegions(query_path, dv))
             found = [_from_derived_video(m, dv) for m in sub.matches if _confirmed(m)]
-            if found:
-                ids = {m.item.id for m in found}
-                outcome.candidates = [c for c in outcome.candidates if c.item.id not in ids]
-                outcome.matches.extend(found)
+            unconfirmed = (_from_derived_video(replace(m, confident=False, score=min(m.score, 0.49)), dv) for m in sub.matches + sub.candidates)
+            if _take_derived(outcome, found, unconfirmed):
                 break
-            have = {c.item.id for c in outcome.candidates}
-            outcome.candidates.extend(_from_derived_video(replace(m, confident=False, score=min(m.score, 0.49)), dv) for m in sub.matches + sub.candidates if m.item.id not in have)
         outcome.timings["video derived: pipelines"] = time.perf_counter() - t
 
     def _match_picture(
@@ -691,17 +682,23 @@ def _confirmed(m: Match) -> bool:
     return m.confident and (bool(m.detail.get("confirmed")) or "(confirmed)" in m.method)
 
 
+def _take_derived(outcome: MatchOutcome, found: list[Match], candidates: Iterable[Match]) -> bool:
+    """Fold one derived query's result into the outcome: its matches replace those items'
+    candidates (True: stop trying further derived queries), else its candidates join the list."""
+    if found:
+        ids = {m.item.id for m in found}
+        outcome.candidates = [c for c in outcome.candidates if c.item.id not in ids]
+        outcome.matches.extend(found)
+        return True
+    have = {c.item.id for c in outcome.candidates}
+    outcome.candidates.extend(m for m in candidates if m.item.id not in have)
+    return False
+
+
 def _from_derived_video(m: Match, d: Any) -> Match:
-    """A match found through a derived video, saying which part of the frame it was."""
-    detail: dict[str, object] = {**m.detail, "view": d.view, "cue": d.cue}
-    where = d.view
-    if d.region is not None:
-        detail["region"] = list(d.region)
-        x, y, w, h = d.region
-        where += f" {w}x{h} at ({x},{y})"
-    if d.quad is not None:
-        detail["quad"] = [list(p) for p in d.quad]
-    return replace(m, method=f"{where}: {m.method}", detail=detail)
+    """A match found through a derived video: as for a derived still, plus the cue that found the region."""
+    found = _from_derived(m, d)
+    return replace(found, detail={**found.detail, "cue": d.cue})
 
 
 def _region_of(variant: str) -> str:

@@ -32,11 +32,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from verify.fingerprints.regions import find_regions, rectify, screen_quads
+from verify.fingerprints.regions import XYWH, find_regions, iou, rectify, screen_quads
 from verify.matching.confirm import QueryFeatures
 from verify.media import iter_video_frames, probe_video
-
-XYWH = tuple[int, int, int, int]
 
 #: Sampled frames per query video (all derived videos share them).
 MAX_FRAMES = 20
@@ -102,15 +100,6 @@ def sample_frames(path: Path) -> tuple[list[tuple[float, np.ndarray]], tuple[int
     return out, size
 
 
-def _iou(a: XYWH, b: XYWH) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    return inter / max(1, aw * ah + bw * bh - inter)
-
-
 def changing_boxes(grays: list[np.ndarray]) -> list[XYWH]:
     """Blocks of the frame whose content changes while their surroundings stay (an inset playing
     inside a static broadcast layout), largest first, in the pixels of ``grays``.
@@ -159,8 +148,8 @@ def stable_boxes(grays: list[np.ndarray]) -> list[XYWH]:
     out: list[XYWH] = []
     for k, boxes in enumerate(found):
         for b in boxes:
-            seen = sum(any(_iou(b, o) > 0.8 for o in other) for j, other in enumerate(found) if j != k)
-            if seen >= 1 and not any(_iou(b, o) > 0.8 for o in out):
+            seen = sum(any(iou(b, o) > 0.8 for o in other) for j, other in enumerate(found) if j != k)
+            if seen >= 1 and not any(iou(b, o) > 0.8 for o in out):
                 out.append(b)
     return out[:4]
 
@@ -182,7 +171,7 @@ def derive_videos(frames: list[tuple[float, np.ndarray]], size: tuple[int, int])
     for b in changing_boxes(grays):
         boxes.append((b, "motion"))
     for b in stable_boxes(grays):
-        if not any(_iou(b, o) > 0.85 for o, _ in boxes):
+        if not any(iou(b, o) > 0.85 for o, _ in boxes):
             boxes.append((b, "layout"))
     for (x, y, bw, bh), cue in boxes:
         crops = {t: np.ascontiguousarray(g[y : y + bh, x : x + bw]) for t, g in frames}
